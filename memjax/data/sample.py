@@ -1,0 +1,26 @@
+"""The small real-image sample shipped inside the package, so experiments run offline.
+
+Built by ``scripts/build_sample.py`` from the files in ``shared/data/``; the attribution of each
+source is in ``memjax/data/sample/PROVENANCE-*.txt``.
+
+Datasets: ``cifar10`` (test images 0–19, 3×32×32), ``mnist`` (test images 0–199, 1×28×28),
+``fashion_mnist`` (test images 0–19, 1×28×28).
+"""
+
+from __future__ import annotations
+
+from importlib import resources
+
+import numpy as np
+
+SAMPLE_FILE = "sample.npz"
+DATASETS = ("cifar10", "mnist", "fashion_mnist")
+
+
+def load_sample(name: str) -> tuple[np.ndarray, np.ndarray]:
+    """``(images uint8 (n, C, H, W), labels int64 (n,))`` of a shipped dataset."""
+    if name not in DATASETS:
+        raise ValueError(f"unknown sample dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    with resources.files("memjax.data").joinpath("sample", SAMPLE_FILE).open("rb") as f:
+        with np.load(f) as archive:
+            return archive[f"{name}_images"], archive[f"{name}_labels"]

@@ -1,0 +1,30 @@
+"""Flax modules acting on one example; batch with ``jax.vmap``."""
+
+from memjax.models.architectures import (
+    downsampling_layers,
+    network_d_layers,
+    network_ds,
+    network_ds_identity_params,
+    network_ds_layers,
+    stride1_stack_layers,
+)
+from memjax.models.conv import ACTIVATIONS, Conv, ConvAutoencoder, Upsample, output_shape
+from memjax.models.fc import SingleLayerFC
+from memjax.models.initializers import INITIALIZERS, get_initializer
+
+__all__ = [
+    "ACTIVATIONS",
+    "INITIALIZERS",
+    "Conv",
+    "ConvAutoencoder",
+    "SingleLayerFC",
+    "Upsample",
+    "downsampling_layers",
+    "get_initializer",
+    "network_d_layers",
+    "network_ds",
+    "network_ds_identity_params",
+    "network_ds_layers",
+    "output_shape",
+    "stride1_stack_layers",
+]

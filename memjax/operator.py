@@ -1,0 +1,146 @@
+"""The learned linear operator of an autoencoder, by autodiff and by explicit layer matrices.
+
+``operator(f, x0)`` is ``jax.jacfwd(f)(x0)`` on the flattened example: for a linear network it
+is exactly the matrix ``A`` with ``f(x) = A x`` ([DS] §4.1), for a nonlinear one the local
+Jacobian at ``x0``. ``layer_matrices`` builds the same operator the way [DS] App B does, one
+matrix per layer, which also exposes the entries that the architecture forces to zero.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from memjax.models.conv import Conv, ConvAutoencoder, Upsample
+
+
+@functools.partial(jax.jit, static_argnames=("f", "chunk_size"))
+def _chunked_jacobian(f, x0, chunk_size):
+    d = x0.size
+    _, jvp = jax.linearize(f, x0)
+
+    def column(i):
+        return jvp(jax.nn.one_hot(i, d, dtype=x0.dtype))
+
+    # lax.map with batch_size vmaps the jvp over `chunk_size` basis vectors at a time, so the
+    # tangents alive at once are chunk_size copies of each activation, not d copies.
+    columns = jax.lax.map(column, jnp.arange(d), batch_size=min(chunk_size, d))
+    return columns.T
+
+
+def operator(apply: Callable, x0: jax.Array, chunk_size: int = 256) -> jax.Array:
+    """The ``d × d`` Jacobian of ``apply`` at ``x0`` (the operator ``A`` of a linear net).
+
+    ``jax.linearize`` runs the forward pass once; its jvp is then mapped over the standard
+    basis ``chunk_size`` vectors at a time. Memory: the forward residuals once, plus
+    ``chunk_size`` tangent copies of every activation (plain ``jax.jacfwd`` holds ``d``), plus
+    the ``d × d`` result. Time: ``d`` jvps, each about one forward pass.
+
+    Args:
+      apply: a function of one example, e.g. ``functools.partial(model.apply, params)``.
+        It is hashed for the jit cache: pass the same callable to reuse the compilation.
+      x0: the point, of the example's shape (any for a linear net).
+      chunk_size: basis vectors per vmapped jvp.
+
+    Returns:
+      ``J`` of shape ``(d, d)`` with ``J[i, j] = ∂ f(x)_i / ∂ x_j`` in row-major order of the
+      example's shape.
+    """
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+    x0 = jnp.asarray(x0)
+    f = _FlatApply(apply, x0.shape)
+    return _chunked_jacobian(f, x0.ravel(), chunk_size)
+
+
+class _FlatApply:
+    """A hashable flat view of ``apply`` so that jit caches per (apply, shape)."""
+
+    def __init__(self, apply, shape):
+        self.apply, self.shape = apply, tuple(shape)
+
+    def __call__(self, v):
+        return jnp.ravel(self.apply(v.reshape(self.shape)))
+
+    def __hash__(self):
+        return hash((self.apply, self.shape))
+
+    def __eq__(self, other):
+        return isinstance(other, _FlatApply) and (self.apply, self.shape) == (
+            other.apply,
+            other.shape,
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Explicit layer matrices ([DS] App B, Algorithms 1–2), on unpadded channels-first vectors.
+# The papers' algorithms act on zero-padded vectors; dropping the padded rows and columns
+# gives the same product on the image itself, which is what jacfwd returns.
+
+
+def conv_matrix(kernel_oihw: np.ndarray, size: int, stride: int = 1, padding: int = 1):
+    """The matrix of one zero-padded cross-correlation on ``(I, size, size)`` images.
+
+    Returns an array of shape ``(O·s'·s', I·size·size)`` with ``s'`` the output size, so that
+    ``M @ x.ravel() == conv(x).ravel()``. Entries that no kernel weight reaches are zero:
+    these are the forced zeros of [MO1] Thm 4.
+    """
+    kernel_oihw = np.asarray(kernel_oihw)
+    n_out, n_in, kh, kw = kernel_oihw.shape
+    out = (size + 2 * padding - kh) // stride + 1
+    m = np.zeros((n_out, out, out, n_in, size, size), kernel_oihw.dtype)
+    for a in range(kh):
+        for b in range(kw):
+            for r in range(out):
+                src_r = r * stride + a - padding
+                if not 0 <= src_r < size:
+                    continue
+                for c in range(out):
+                    src_c = c * stride + b - padding
+                    if 0 <= src_c < size:
+                        m[:, r, c, :, src_r, src_c] += kernel_oihw[:, :, a, b]
+    return m.reshape(n_out * out * out, n_in * size * size)
+
+
+def upsample_matrix(channels: int, size: int, factor: int, dtype=np.float64):
+    """The 0/1 matrix of nearest-neighbour upsampling of ``(channels, size, size)`` images."""
+    big = size * factor
+    rows = np.arange(channels * big * big)
+    ch, rem = np.divmod(rows, big * big)
+    r, c = np.divmod(rem, big)
+    cols = ch * size * size + (r // factor) * size + c // factor
+    m = np.zeros((rows.size, channels * size * size), dtype)
+    m[rows, cols] = 1
+    return m
+
+
+def layer_matrices(model: ConvAutoencoder, params, input_shape) -> list[np.ndarray]:
+    """One matrix per layer of a linear ConvAutoencoder; their product (last first) is ``A``.
+
+    Raises:
+      ValueError: the model is not linear, has biases or skip connections (then it has no
+        layer-by-layer matrix factorisation of this form).
+    """
+    if model.activation != "linear" or model.use_bias or model.skip_every:
+        raise ValueError("layer_matrices needs a linear ConvAutoencoder without bias and skips")
+    channels, size, _ = input_shape
+    matrices, conv_index = [], 0
+    for layer in model.layers:
+        if isinstance(layer, Upsample):
+            matrices.append(upsample_matrix(channels, size, layer.factor))
+        else:
+            assert isinstance(layer, Conv)
+            hwio = np.asarray(params["params"][f"conv{conv_index}"]["kernel"], np.float64)
+            matrices.append(conv_matrix(hwio.transpose(3, 2, 0, 1), size, layer.stride, layer.pad))
+            channels, conv_index = layer.features, conv_index + 1
+        size = layer.output_size(size)
+    return matrices
+
+
+def product(matrices: list[np.ndarray]) -> np.ndarray:
+    """``M_L ⋯ M_2 M_1`` for matrices listed first layer first."""
+    return functools.reduce(lambda acc, m: m @ acc, matrices[1:], matrices[0])

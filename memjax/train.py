@@ -1,0 +1,301 @@
+"""Full-batch training of an autoencoder with jitted Optax steps, over one seed or many.
+
+One step (:func:`_step`) computes the loss and gradient of the current parameters, checks the
+stop rules on that loss and applies the update only if no rule fired, so a stopped run keeps
+exactly the parameters whose loss met the rule. Steps run in chunks of ``steps_per_call``
+inside one compiled call (a ``lax.scan``), and a host loop over chunks handles snapshots, the
+progress bar and NaN reports. Seeds are a ``jax.vmap`` of the same chunk over the state.
+
+Why chunks and not one scan over the whole run: on XLA:CPU a convolution inside a loop body
+runs ~10–18× slower than the same convolution in straight-line code (jax-ml/jax#12868), so
+conv nets on CPU default to one step per call; fully connected nets use long scans, where the
+host round trip would dominate. ``benchmarks/train_loop.py`` measures both.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+from tqdm.auto import tqdm
+
+from memjax.models.conv import ConvAutoencoder
+
+OPTIMIZERS: dict[str, Callable[[float], optax.GradientTransformation]] = {
+    "gd": optax.sgd,
+    "momentum": lambda lr: optax.sgd(lr, momentum=0.9),
+    "adam": optax.adam,
+    "adagrad": optax.adagrad,
+    "rmsprop": optax.rmsprop,
+    "adamax": optax.adamax,
+}
+
+
+def make_optimizer(name: str, learning_rate: float) -> optax.GradientTransformation:
+    """An Optax optimizer by name: gd, momentum (0.9), adam, adagrad, rmsprop, adamax."""
+    if name not in OPTIMIZERS:
+        raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
+    if not learning_rate > 0:
+        raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    return OPTIMIZERS[name](learning_rate)
+
+
+@dataclasses.dataclass(frozen=True)
+class TrainConfig:
+    """How to train; every field is a plain value so it can come from an ml_collections config.
+
+    Attributes:
+      optimizer: a key of ``OPTIMIZERS``.
+      learning_rate: the optimizer's step size.
+      max_steps: the step budget.
+      loss_tol: stop once the loss is below this (0 disables).
+      min_decrease: stop once a step decreases the loss by less than this (0 disables);
+        [DS] §5 trains "until the loss decreased by less than 1e-4".
+      snapshot_steps: steps at which to keep a copy of the parameters (0 = initial).
+      steps_per_call: steps per compiled call; 0 picks by :func:`default_steps_per_call`.
+      progress: show a tqdm bar.
+    """
+
+    optimizer: str = "adam"
+    learning_rate: float = 1e-3
+    max_steps: int = 1000
+    loss_tol: float = 0.0
+    min_decrease: float = 0.0
+    snapshot_steps: tuple[int, ...] = ()
+    steps_per_call: int = 0
+    progress: bool = True
+
+    def __post_init__(self):
+        make_optimizer(self.optimizer, self.learning_rate)  # validates both
+        if self.max_steps < 0:
+            raise ValueError(f"max_steps must be non-negative, got {self.max_steps}")
+        if self.steps_per_call < 0:
+            raise ValueError(f"steps_per_call must be non-negative, got {self.steps_per_call}")
+        bad = [s for s in self.snapshot_steps if not 0 <= s <= self.max_steps]
+        if bad:
+            raise ValueError(f"snapshot_steps {bad} are outside [0, max_steps={self.max_steps}]")
+        object.__setattr__(self, "snapshot_steps", tuple(sorted(set(self.snapshot_steps))))
+
+
+class TrainState(NamedTuple):
+    params: Any
+    opt_state: Any
+    step: jax.Array  # updates applied so far
+    prev_loss: jax.Array  # loss before the last update (inf at the start)
+    stopped: jax.Array  # a stop rule fired or the loss was not finite
+    nonfinite: jax.Array  # the loss was NaN or inf at `step`
+    reason: jax.Array  # 0 running/budget, 1 loss_tol, 2 min_decrease, 3 non-finite
+
+
+STOP_REASONS = ("max_steps", "loss_tol", "min_decrease", "nonfinite")
+
+
+class History(NamedTuple):
+    """What a run did. Arrays have a leading seed axis when trained over several seeds.
+
+    Attributes:
+      losses: ``(T,)`` loss of the parameters at steps ``0..T-1``; NaN after a run stopped.
+      steps: updates applied.
+      final_loss: loss of the returned parameters.
+      stop_reason: an entry of ``STOP_REASONS``.
+      snapshots: ``{step: params}`` for each requested snapshot step.
+    """
+
+    losses: np.ndarray
+    steps: np.ndarray
+    final_loss: np.ndarray
+    stop_reason: Any
+    snapshots: dict
+
+
+def mse(apply: Callable, params, data: jax.Array) -> jax.Array:
+    """Mean squared reconstruction error over all examples and entries ([DS] §2)."""
+    recon = jax.vmap(lambda x: apply(params, x))(data)
+    return jnp.mean((recon - data) ** 2)
+
+
+def _select(flag, new, old):
+    return jax.tree.map(lambda a, b: jnp.where(flag, a, b), new, old)
+
+
+def _step(state: TrainState, data, limit, *, apply, tx, config: TrainConfig):
+    loss, grads = jax.value_and_grad(lambda p: mse(apply, p, data))(state.params)
+    active = ~state.stopped & (state.step < limit)
+    nonfinite = ~jnp.isfinite(loss)
+    # Each rule is off at 0; a disabled decrease rule must not fire when Adam's loss rises.
+    below_tol = loss < config.loss_tol
+    small_decrease = (config.min_decrease > 0) & ((state.prev_loss - loss) < config.min_decrease)
+    stop_now = active & (nonfinite | below_tol | small_decrease)
+    update = active & ~stop_now
+    updates, opt_state = tx.update(grads, state.opt_state, state.params)
+    params = optax.apply_updates(state.params, updates)
+    reason = jnp.select([nonfinite, below_tol, small_decrease], [3, 1, 2], 0)
+    new_state = TrainState(
+        params=_select(update, params, state.params),
+        opt_state=_select(update, opt_state, state.opt_state),
+        step=state.step + update.astype(state.step.dtype),
+        prev_loss=jnp.where(update, loss, state.prev_loss),
+        stopped=state.stopped | stop_now,
+        nonfinite=state.nonfinite | (active & nonfinite),
+        reason=jnp.where(stop_now, reason, state.reason),
+    )
+    return new_state, jnp.where(active, loss, jnp.nan)
+
+
+def _make_chunk(apply, tx, config: TrainConfig, steps: int, n_seeds: int | None):
+    step = jax.tree_util.Partial(_step, apply=apply, tx=tx, config=config)
+
+    def chunk(state, data, limit):
+        if steps == 1:  # straight-line code: no loop for XLA:CPU to slow down
+            state, loss = step(state, data, limit)
+            return state, loss[None]
+        return jax.lax.scan(lambda s, _: step(s, data, limit), state, length=steps)
+
+    if n_seeds is not None:
+        chunk = jax.vmap(chunk, in_axes=(0, None, None))
+    return jax.jit(chunk, donate_argnums=0)
+
+
+# Below this many FLOPs per step, the host round trip of one call per step costs more than the
+# loop trap of jax-ml/jax#12868 (measured in benchmarks/train_loop.py on the project's CPU).
+SCAN_FLOP_LIMIT = 2e7
+
+
+def default_steps_per_call(model: nn.Module, state: TrainState, data) -> int:
+    """Steps per compiled call: 1 for costly conv steps on CPU, else 200 (a ``lax.scan``).
+
+    XLA:CPU runs convolutions inside loop bodies ~10–18× slower (jax-ml/jax#12868), which only
+    matters once a step costs more than the per-call overhead; the step's FLOPs come from
+    XLA's cost analysis.
+    """
+    if not isinstance(model, ConvAutoencoder) or jax.default_backend() != "cpu":
+        return 200
+    grad = jax.jit(jax.grad(lambda p: mse(model.apply, p, data)))
+    cost = grad.lower(state.params).cost_analysis()
+    cost = cost[0] if isinstance(cost, list | tuple) else cost
+    flops = (cost or {}).get("flops", float("inf"))
+    return 200 if flops < SCAN_FLOP_LIMIT else 1
+
+
+def _init_state(key, model, data, tx, init_params):
+    params = model.init(key, data[0]) if init_params is None else init_params
+    params = jax.tree.map(lambda p: jnp.asarray(p, data.dtype), params)
+    return TrainState(
+        params=params,
+        opt_state=tx.init(params),
+        step=jnp.zeros((), jnp.int32),
+        prev_loss=jnp.asarray(jnp.inf, data.dtype),
+        stopped=jnp.zeros((), bool),
+        nonfinite=jnp.zeros((), bool),
+        reason=jnp.zeros((), jnp.int32),
+    )
+
+
+def train(key, model: nn.Module, data, config: TrainConfig, init_params=None):
+    """Trains ``model`` to reconstruct ``data`` (full batch, MSE) from one seed.
+
+    Args:
+      key: PRNG key for the initialization.
+      model: a Flax module acting on one example.
+      data: ``(n, *example_shape)`` training examples; their dtype sets the parameters' dtype.
+      config: optimizer, budget and stop rules.
+      init_params: start from these parameters instead of ``model.init(key, ...)``.
+
+    Returns:
+      ``(params, history)``.
+
+    Raises:
+      FloatingPointError: the loss became NaN or inf; the message gives step, loss and config.
+    """
+    return _train(key, model, data, config, init_params, n_seeds=None)
+
+
+def train_seeds(keys, model: nn.Module, data, config: TrainConfig):
+    """:func:`train` vmapped over a batch of keys, in one compiled program per chunk.
+
+    Returns ``(params, history)`` whose leaves carry a leading seed axis.
+    """
+    return _train(keys, model, data, config, None, n_seeds=len(keys))
+
+
+def _train(key, model, data, config, init_params, n_seeds):
+    data = jnp.asarray(data)
+    if data.ndim < 2 or data.shape[0] < 1:
+        raise ValueError(f"data must be (n, *example_shape) with n ≥ 1, got shape {data.shape}")
+    tx = make_optimizer(config.optimizer, config.learning_rate)
+    apply = model.apply
+    if n_seeds is None:
+        state = _init_state(key, model, data, tx, init_params)
+    else:
+        state = jax.vmap(lambda k: _init_state(k, model, data, tx, None))(key)
+    one_state = state if n_seeds is None else jax.tree.map(lambda a: a[0], state)
+    steps = config.steps_per_call or default_steps_per_call(model, one_state, data)
+    chunk = _make_chunk(apply, tx, config, steps, n_seeds)
+
+    losses, snapshots = [], {}
+    pending = list(config.snapshot_steps)
+    bar = tqdm(total=config.max_steps, disable=not config.progress, desc="train", leave=False)
+    while True:
+        while pending and _all_reached(state, pending[0]):
+            snapshots[pending.pop(0)] = jax.device_get(state.params)
+        done = int(np.max(np.asarray(state.step)))
+        bar.update(done - bar.n)
+        if bool(np.all(np.asarray(state.stopped))) or done >= config.max_steps:
+            break
+        limit = pending[0] if pending else config.max_steps
+        state, chunk_losses = chunk(state, data, jnp.asarray(limit, jnp.int32))
+        losses.append(np.asarray(chunk_losses))
+        if bool(np.any(np.asarray(state.nonfinite))):
+            bar.close()
+            raise FloatingPointError(_nonfinite_message(state, losses, config))
+        last = losses[-1][..., -1]
+        if not np.all(np.isnan(last)):
+            bar.set_postfix(loss=f"{np.nanmin(last):.3e}", refresh=False)
+    bar.close()
+    return state.params, _history(state, losses, snapshots, apply, data, n_seeds)
+
+
+def _all_reached(state, step):
+    """Every seed has taken ``step`` updates or stopped before."""
+    return bool(np.all((np.asarray(state.step) >= step) | np.asarray(state.stopped)))
+
+
+def _nonfinite_message(state, losses, config):
+    all_losses = np.concatenate(losses, axis=-1)
+    steps = np.asarray(state.step)
+    bad = np.nonzero(np.asarray(state.nonfinite).ravel())[0]
+    seed = int(bad[0])
+    row = all_losses.reshape(-1, all_losses.shape[-1])[seed]
+    finite = row[np.isfinite(row)]
+    last = f"{finite[-1]:.4e}" if finite.size else "none"
+    return (
+        f"loss became non-finite at step {int(steps.ravel()[seed])}"
+        f"{f' (seed index {seed})' if steps.ndim else ''}; last finite loss {last}. "
+        f"Lower the learning rate or change the initialization. config: {config}"
+    )
+
+
+def _history(state, losses, snapshots, apply, data, n_seeds):
+    if losses:
+        all_losses = np.concatenate(losses, axis=-1)
+        # Drop the columns where no seed was active: steps frozen at a snapshot limit.
+        per_step = all_losses.reshape(-1, all_losses.shape[-1])
+        all_losses = all_losses[..., ~np.all(np.isnan(per_step), axis=0)]
+    else:
+        all_losses = np.zeros((n_seeds, 0) if n_seeds else (0,))
+    loss_fn = lambda p: mse(apply, p, data)  # noqa: E731
+    final = jax.jit(jax.vmap(loss_fn) if n_seeds else loss_fn)(state.params)
+    reasons = np.vectorize(STOP_REASONS.__getitem__, otypes=[object])(np.asarray(state.reason))
+    return History(
+        losses=all_losses,
+        steps=np.asarray(state.step),
+        final_loss=np.asarray(final),
+        stop_reason=reasons.tolist() if n_seeds else str(reasons),
+        snapshots=snapshots,
+    )
