@@ -18,8 +18,8 @@ import numpy as np
 from memjax.models.conv import Conv, ConvAutoencoder, Upsample
 
 
-@functools.partial(jax.jit, static_argnames=("f", "chunk_size"))
-def _chunked_jacobian(f, x0, chunk_size):
+def _jacobian(f, x0, chunk_size):
+    """Columns ``J e_i`` of the Jacobian of flat ``f`` at flat ``x0``, as a ``(d, d)`` matrix."""
     d = x0.size
     _, jvp = jax.linearize(f, x0)
 
@@ -32,6 +32,11 @@ def _chunked_jacobian(f, x0, chunk_size):
     return columns.T
 
 
+def _check_chunk(chunk_size):
+    if chunk_size < 1:
+        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+
+
 def operator(apply: Callable, x0: jax.Array, chunk_size: int = 256) -> jax.Array:
     """The ``d × d`` Jacobian of ``apply`` at ``x0`` (the operator ``A`` of a linear net).
 
@@ -41,20 +46,42 @@ def operator(apply: Callable, x0: jax.Array, chunk_size: int = 256) -> jax.Array
     the ``d × d`` result. Time: ``d`` jvps, each about one forward pass.
 
     Args:
-      apply: a function of one example, e.g. ``functools.partial(model.apply, params)``.
-        It is hashed for the jit cache: pass the same callable to reuse the compilation.
-      x0: the point, of the example's shape (any for a linear net).
+      apply: a function of one example. Compilation is cached per ``apply`` object; for a Flax
+        model prefer :func:`model_operator`, which caches per model across parameters.
+      x0: the point, of the example's shape (any point for a linear net).
       chunk_size: basis vectors per vmapped jvp.
 
     Returns:
       ``J`` of shape ``(d, d)`` with ``J[i, j] = ∂ f(x)_i / ∂ x_j`` in row-major order of the
       example's shape.
     """
-    if chunk_size < 1:
-        raise ValueError(f"chunk_size must be positive, got {chunk_size}")
+    _check_chunk(chunk_size)
     x0 = jnp.asarray(x0)
-    f = _FlatApply(apply, x0.shape)
-    return _chunked_jacobian(f, x0.ravel(), chunk_size)
+    return _operator_jit(_FlatApply(apply, x0.shape), x0.ravel(), chunk_size)
+
+
+_operator_jit = jax.jit(_jacobian, static_argnames=("f", "chunk_size"))
+
+
+@functools.partial(jax.jit, static_argnames=("model", "chunk_size", "seeds"))
+def _model_operator_jit(model, params, x0, chunk_size, seeds):
+    def one(p):
+        return _jacobian(
+            _FlatApply(functools.partial(model.apply, p), x0.shape), x0.ravel(), chunk_size
+        )
+
+    return jax.vmap(one)(params) if seeds else one(params)
+
+
+def model_operator(model, params, x0, chunk_size: int = 256, seeds: bool = False) -> jax.Array:
+    """:func:`operator` of ``model.apply(params, ·)`` at ``x0``, compiled once per model.
+
+    Args:
+      seeds: ``params`` carry a leading seed axis (as from ``train_seeds``); returns
+        ``(n_seeds, d, d)``, one operator per seed, vmapped.
+    """
+    _check_chunk(chunk_size)
+    return _model_operator_jit(model, params, jnp.asarray(x0), chunk_size, seeds)
 
 
 class _FlatApply:

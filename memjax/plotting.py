@@ -1,0 +1,98 @@
+"""Figures: image grids, eigenvalue spectra, eigenvector images (matplotlib, Agg backend)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+
+def to_display(image) -> np.ndarray:
+    """A ``(C, H, W)`` image as ``(H, W)`` or ``(H, W, 3)`` scaled to [0, 1] for imshow.
+
+    Each image is min–max scaled on its own: outputs of linear nets have arbitrary scale and
+    sign ([DS] shows them the same way), so a grid compares patterns, not intensities.
+    """
+    image = np.asarray(image, np.float64)
+    if image.ndim == 3:
+        image = image[0] if image.shape[0] == 1 else np.moveaxis(image, 0, -1)
+    low, high = image.min(), image.max()
+    if high > low:
+        return (image - low) / (high - low)
+    return np.clip(image, 0.0, 1.0)  # a constant image keeps its own value (white stays white)
+
+
+def image_grid(
+    rows: Sequence[Sequence],
+    row_labels: Sequence[str],
+    path: Path,
+    col_labels: Sequence[str] | None = None,
+    title: str | None = None,
+    cell: float = 1.3,
+) -> None:
+    """Saves a grid of images: one row per entry of ``rows`` (lists of ``(C, H, W)`` images)."""
+    n_rows, n_cols = len(rows), max(len(r) for r in rows)
+    fig, axes = plt.subplots(
+        n_rows, n_cols, figsize=(cell * n_cols + 1.2, cell * n_rows + 0.4), squeeze=False
+    )
+    for i, row in enumerate(rows):
+        for j in range(n_cols):
+            ax = axes[i, j]
+            ax.set_xticks([])
+            ax.set_yticks([])
+            if j < len(row):
+                shown = to_display(row[j])
+                ax.imshow(
+                    shown,
+                    cmap="gray" if shown.ndim == 2 else None,
+                    vmin=0,
+                    vmax=1,
+                    interpolation="nearest",
+                )
+            else:
+                ax.axis("off")
+            if i == 0 and col_labels is not None and j < len(col_labels):
+                ax.set_title(col_labels[j], fontsize=8)
+        axes[i, 0].set_ylabel(row_labels[i], fontsize=8, rotation=0, ha="right", va="center")
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def spectrum_plot(
+    magnitudes: dict[str, np.ndarray],
+    path: Path,
+    threshold: float | None = None,
+    title: str | None = None,
+    max_index: int | None = None,
+    floor: float = 1e-12,
+) -> None:
+    """Eigenvalue magnitudes (sorted) against their index, one line per labelled spectrum.
+
+    Magnitudes below ``floor`` are drawn at ``floor``: exact zeros have no place on a log axis.
+    """
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for label, values in magnitudes.items():
+        values = np.sort(np.abs(np.asarray(values)))[::-1][:max_index]
+        values = np.maximum(values, floor)
+        ax.plot(np.arange(1, values.size + 1), values, marker="o", ms=3, label=label)
+    if threshold is not None:
+        ax.axhline(threshold, color="gray", ls="--", lw=0.8, label=f"rank threshold {threshold}")
+    ax.set_xlabel("eigenvalue index (by magnitude)")
+    ax.set_ylabel("|λ|")
+    ax.set_yscale("log")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
