@@ -15,6 +15,7 @@ host round trip would dominate. ``benchmarks/train_loop.py`` measures both.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -148,8 +149,11 @@ def _step(state: TrainState, data, limit, *, apply, tx, config: TrainConfig):
     return new_state, jnp.where(active, loss, jnp.nan)
 
 
-def _make_chunk(apply, tx, config: TrainConfig, steps: int, n_seeds: int | None):
-    step = jax.tree_util.Partial(_step, apply=apply, tx=tx, config=config)
+@functools.lru_cache(maxsize=64)
+def _make_chunk(model: nn.Module, config: TrainConfig, steps: int, n_seeds: int | None):
+    """The compiled chunk of ``steps`` steps, cached so repeated runs do not recompile."""
+    tx = make_optimizer(config.optimizer, config.learning_rate)
+    step = functools.partial(_step, apply=model.apply, tx=tx, config=config)
 
     def chunk(state, data, limit):
         if steps == 1:  # straight-line code: no loop for XLA:CPU to slow down
@@ -236,7 +240,9 @@ def _train(key, model, data, config, init_params, n_seeds):
         state = jax.vmap(lambda k: _init_state(k, model, data, tx, None))(key)
     one_state = state if n_seeds is None else jax.tree.map(lambda a: a[0], state)
     steps = config.steps_per_call or default_steps_per_call(model, one_state, data)
-    chunk = _make_chunk(apply, tx, config, steps, n_seeds)
+    # Fields that do not change the compiled step are normalised so they share the cache.
+    chunk_config = dataclasses.replace(config, snapshot_steps=(), progress=False, max_steps=0)
+    chunk = _make_chunk(model, chunk_config, steps, n_seeds)
 
     losses, snapshots = [], {}
     pending = list(config.snapshot_steps)

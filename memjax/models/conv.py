@@ -92,8 +92,13 @@ def output_shape(layers: tuple[Layer, ...], input_shape: tuple[int, int, int]) -
     channels, height, width = input_shape
     if height != width:
         raise ValueError(f"images must be square, got input_shape {input_shape}")
-    for layer in layers:
-        height = layer.output_size(height)
+    for index, layer in enumerate(layers):
+        try:
+            height = layer.output_size(height)
+        except ValueError as error:
+            raise ValueError(
+                f"layer {index} {layer} on input shape {input_shape}: {error}"
+            ) from None
         if isinstance(layer, Conv):
             channels = layer.features
     return channels, height, height
@@ -129,7 +134,8 @@ class Conv2d(nn.Module):
                 if self.kernel_init == "zero" or self.kernel_init.startswith("constant:")
                 else pytorch_bias_init(fans(shape)[0])
             )
-            y = y + self.param("bias", bias_init, (self.spec.features,), x.dtype)
+            bias = self.param("bias", bias_init, (self.spec.features,), x.dtype)
+            y = y + bias[None, None, :]
         return y
 
 

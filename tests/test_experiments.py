@@ -1,0 +1,63 @@
+"""Smoke runs of every experiment's quick preset (shrunk by overrides) and of the CLI."""
+
+import json
+
+import pytest
+
+import experiments
+from memjax import cli
+
+
+def test_every_experiment_is_listed(capsys):
+    assert cli.main(["list"]) == 0
+    out = capsys.readouterr().out
+    for name in experiments.EXPERIMENTS:
+        assert name in out and experiments.load(name).PAPER_FIGURE in out
+
+
+def test_network_ds_quick_reproduces_rank_equals_dim_span(tmp_path):
+    config = experiments.prepare_config(
+        "network-ds", "quick", ["num_seeds=4", "train.progress=False"]
+    )
+    workdir = experiments.run_experiment("network-ds", config, tmp_path / "run")
+    files = {p.name for p in workdir.iterdir()}
+    assert {
+        "config.json",
+        "metrics.json",
+        "outputs.png",
+        "spectrum.png",
+        "eigenvectors.png",
+        "params_point_map.msgpack",
+    } <= files
+    metrics = experiments.load_metrics(workdir)
+    assert json.loads((workdir / "config.json").read_text())["num_seeds"] == 4
+    assert metrics["identity_init"]["max_abs_A_minus_I_at_init"] == 0.0
+    assert metrics["identity_init"]["max_abs_A_minus_I_after_training"] < 1e-6
+    point_map = metrics["point_map"]
+    assert abs(point_map["top_abs_eigenvalue"]["median"] - 1) < 1e-2
+    assert point_map["second_abs_eigenvalue"]["max"] < 0.1
+    names = [s["name"] for s in metrics["training_sets"]]
+    assert names == ["basis_1", "basis_2", "basis_3", "basis_4", "dependent_4"]
+    for s in metrics["training_sets"]:
+        assert s["rank"] == s["dim_span"] == s["paper_rank"]
+        assert s["seeds_with_rank_equal_dim_span"] == 4
+        assert s["max_abs_one_minus_eigenvalue_on_span"] < 1e-2
+        assert s["max_abs_eigenvalue_off_span"] < 0.1
+        assert s["max_top_eigenvector_distance_to_span"] < 1e-2
+
+
+def test_cli_run_with_overrides_and_user_errors(tmp_path, capsys):
+    argv = ["run", "network-ds", "--workdir", str(tmp_path / "bad")]
+    assert cli.main([*argv, "--config.num_sedes=2"]) == 2
+    assert "unknown config key 'num_sedes'" in capsys.readouterr().err
+    assert cli.main([*argv, "--config.num_seeds=two"]) == 2
+    assert "holds int" in capsys.readouterr().err
+    assert cli.main(["run", "no-such-experiment"]) == 2
+    assert not (tmp_path / "bad").exists()
+
+
+def test_a_failing_run_leaves_no_folder(tmp_path):
+    config = experiments.prepare_config("network-ds", "quick", ["num_seeds=0"])
+    with pytest.raises(ValueError, match="num_seeds"):
+        experiments.run_experiment("network-ds", config, tmp_path / "run")
+    assert list(tmp_path.iterdir()) == []

@@ -1,0 +1,88 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from memjax.models import (
+    Conv,
+    ConvAutoencoder,
+    Upsample,
+    downsampling_layers,
+    network_d_layers,
+    output_shape,
+    stride1_stack_layers,
+)
+
+
+def test_architectures_return_the_input_shape_and_count_parameters():
+    d = ConvAutoencoder(downsampling_layers(64, 192))
+    x = jnp.zeros((3, 32, 32))
+    params = d.init(jax.random.PRNGKey(0), x)
+    assert d.apply(params, x).shape == x.shape
+    # 3 stride-2 convs (3→192→192→192), ×8 up, 2 convs 192→64→64, last 64→3: weights only.
+    n = 9 * (3 * 192 + 192 * 192 * 2 + 192 * 64 + 64 * 64 + 64 * 3)
+    assert sum(p.size for p in jax.tree.leaves(params)) == n
+    assert output_shape(network_d_layers(), (3, 32, 32)) == (3, 32, 32)
+    assert output_shape(downsampling_layers(4, 4, downsample=False), (3, 32, 32)) == (3, 32, 32)
+    with_bias = ConvAutoencoder(stride1_stack_layers(3, 2), use_bias=True)
+    assert (
+        sum(
+            p.size
+            for p in jax.tree.leaves(with_bias.init(jax.random.PRNGKey(0), jnp.zeros((1, 4, 4))))
+        )
+        == 9 * 2 + 2 + 9 * 4 + 2 + 9 * 2 + 1
+    )
+
+
+def test_stride2_conv_pads_symmetrically_like_pytorch():
+    # PyTorch conv2d(stride=2, padding=1) of a 4×4 ramp with a centre-only kernel samples
+    # pixels (0, 0), (0, 2), (2, 0), (2, 2); Flax's "SAME" would sample (1, 1), ... instead.
+    model = ConvAutoencoder((Conv(1, stride=2), Upsample(2)))
+    kernel = jnp.zeros((3, 3, 1, 1)).at[1, 1, 0, 0].set(1.0)
+    x = jnp.arange(16.0).reshape(1, 4, 4)
+    y = model.apply({"params": {"conv0": {"kernel": kernel}}}, x)
+    np.testing.assert_array_equal(y[0, ::2, ::2], [[0.0, 2.0], [8.0, 10.0]])
+
+
+def test_skip_connections_add_block_inputs():
+    model = ConvAutoencoder(stride1_stack_layers(4, 1), kernel_init="zero", skip_every=2)
+    x = jax.random.normal(jax.random.PRNGKey(0), (1, 4, 4))
+    params = model.init(jax.random.PRNGKey(0), x)
+    np.testing.assert_allclose(model.apply(params, x), x)  # zero blocks + skips = identity
+
+
+@pytest.mark.parametrize(
+    "build, message",
+    [
+        (lambda: Conv(0), "Conv.features must be positive"),
+        (lambda: Conv(3, stride=-1), "Conv.stride must be positive"),
+        (lambda: Upsample(0), "Upsample.factor"),
+        (lambda: stride1_stack_layers(0), "depth must be positive"),
+        (lambda: downsampling_layers(64, 0), "b must be positive"),
+        (lambda: output_shape((Conv(3, stride=4),), (3, 6, 6)), "stride 4 does not divide"),
+        (lambda: output_shape((Conv(3),), (3, 6, 5)), "square"),
+    ],
+)
+def test_bad_architectures_name_the_parameter(build, message):
+    with pytest.raises(ValueError, match=message):
+        build()
+
+
+def test_bad_inputs_name_the_problem():
+    model = ConvAutoencoder(downsampling_layers(4, 4))
+    with pytest.raises(ValueError, match=r"one \(C, H, W\) image"):
+        model.init(jax.random.PRNGKey(0), jnp.zeros((2, 3, 32, 32)))
+    with pytest.raises(
+        ValueError, match=r"layer 2 Conv.*\(3, 12, 12\).*stride 2 does not divide the input size 3"
+    ):
+        model.init(jax.random.PRNGKey(0), jnp.zeros((3, 12, 12)))
+    with pytest.raises(ValueError, match="must return the input shape"):
+        model.init(jax.random.PRNGKey(0), jnp.zeros((1, 32, 32)))
+    with pytest.raises(ValueError, match="unknown activation"):
+        ConvAutoencoder((Conv(1),), activation="gelu").init(
+            jax.random.PRNGKey(0), jnp.zeros((1, 4, 4))
+        )
+    with pytest.raises(ValueError, match="unknown kernel_init 'he'"):
+        ConvAutoencoder((Conv(1),), kernel_init="he").init(
+            jax.random.PRNGKey(0), jnp.zeros((1, 4, 4))
+        )

@@ -1,0 +1,84 @@
+import functools
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from memjax.models import (
+    Conv,
+    ConvAutoencoder,
+    Upsample,
+    network_ds,
+    network_ds_identity_params,
+)
+from memjax.operator import conv_matrix, layer_matrices, model_operator, operator, product
+
+STACKS = [
+    (Conv(5, stride=2), Conv(6), Upsample(2), Conv(4, stride=2), Upsample(2), Conv(3)),
+    (Conv(4, stride=4), Upsample(4), Conv(2), Conv(3)),
+    (Conv(2), Conv(2, kernel=5), Conv(3, kernel=1)),
+]
+
+
+def _plain_jacobian(model, params, x):
+    return jax.jacfwd(lambda v: model.apply(params, v.reshape(x.shape)).ravel())(x.ravel())
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+@pytest.mark.parametrize("layers", STACKS)
+def test_explicit_layer_matrices_equal_jacfwd(layers, seed):
+    model = ConvAutoencoder(layers, kernel_init="xavier_normal")
+    x = jax.random.normal(jax.random.PRNGKey(seed), (3, 8, 8))
+    params = model.init(jax.random.PRNGKey(seed + 10), x)
+    explicit = product(layer_matrices(model, params, x.shape))
+    np.testing.assert_allclose(explicit, _plain_jacobian(model, params, x), atol=1e-5)
+
+
+def test_conv_matrix_has_the_forced_zero_pattern():
+    # One 3×3 stride-1 conv on 4×4: output pixel (0, 0) cannot see input pixel (3, 3).
+    m = conv_matrix(np.ones((1, 1, 3, 3)), size=4)
+    assert m.shape == (16, 16)
+    assert m[0, 15] == 0 and m[0, 5] == 1
+    reach = [sum(0 <= i < 4 for i in (r - 1, r, r + 1)) for r in range(4)]  # 2, 3, 3, 2
+    assert np.count_nonzero(m) == sum(reach) ** 2
+
+
+@pytest.mark.parametrize("activation", ["linear", "leaky_relu", "tanh"])
+def test_chunked_operator_equals_plain_jacfwd(activation):
+    model = ConvAutoencoder(STACKS[0], activation=activation, use_bias=True)
+    x = jax.random.normal(jax.random.PRNGKey(2), (3, 8, 8))
+    params = model.init(jax.random.PRNGKey(3), x)
+    expected = _plain_jacobian(model, params, x)
+    for chunk in (1, 7, 192, 1000):
+        np.testing.assert_allclose(
+            operator(functools.partial(model.apply, params), x, chunk), expected, atol=1e-6
+        )
+    np.testing.assert_allclose(model_operator(model, params, x, 50), expected, atol=1e-6)
+
+
+def test_model_operator_over_seeds_matches_each_seed():
+    model = ConvAutoencoder(STACKS[1])
+    x = jnp.ones((3, 8, 8))
+    params = jax.vmap(lambda k: model.init(k, x))(jax.random.split(jax.random.PRNGKey(0), 3))
+    batched = model_operator(model, params, x, seeds=True)
+    for i in range(3):
+        one = jax.tree.map(lambda a, i=i: a[i], params)
+        np.testing.assert_allclose(batched[i], model_operator(model, one, x), atol=1e-6)
+
+
+def test_network_ds_identity_initialization_is_exactly_identity():
+    a = model_operator(network_ds(), network_ds_identity_params(), jnp.zeros((1, 2, 2)))
+    np.testing.assert_array_equal(a, np.eye(4))
+
+
+def test_layer_matrices_refuse_nonlinear_models():
+    model = ConvAutoencoder(STACKS[2], activation="relu")
+    params = model.init(jax.random.PRNGKey(0), jnp.ones((3, 8, 8)))
+    with pytest.raises(ValueError, match="linear"):
+        layer_matrices(model, params, (3, 8, 8))
+
+
+def test_operator_rejects_bad_chunk_size():
+    with pytest.raises(ValueError, match="chunk_size"):
+        operator(lambda v: v, jnp.ones(3), chunk_size=0)

@@ -1,0 +1,48 @@
+import numpy as np
+import pytest
+
+from memjax import spectral
+
+
+def test_eigenspectrum_sorts_by_magnitude_with_conjugates_in_order():
+    rotation = np.array([[0.0, -2.0], [2.0, 0.0]])  # eigenvalues ±2i
+    a = np.zeros((4, 4))
+    a[:2, :2], a[2, 2], a[3, 3] = rotation, -3.0, 0.5
+    s = spectral.eigenspectrum(a)
+    np.testing.assert_allclose(s.magnitudes, [3, 2, 2, 0.5])
+    assert s.values[1].imag > 0 > s.values[2].imag
+    np.testing.assert_allclose(a @ s.vectors, s.vectors * s.values, atol=1e-12)
+    assert spectral.effective_rank(s.magnitudes, 1.0) == 3
+    with pytest.raises(FloatingPointError):
+        spectral.eigenspectrum(np.full((2, 2), np.nan))
+    with pytest.raises(ValueError, match="square"):
+        spectral.eigenspectrum(np.ones((2, 3)))
+
+
+def test_distance_to_span_of_real_and_complex_vectors():
+    x = np.array([[1.0, 0, 0, 0], [1.0, 1.0, 0, 0]])  # span = first two coordinates
+    v = np.array([[3.0, -1, 0, 0], [0, 0, 1, 0], [1, 0, 1, 0]]).T
+    np.testing.assert_allclose(spectral.distance_to_span(v, x), [0, 1, 1 / np.sqrt(2)], atol=1e-12)
+    complex_in_span = np.array([1 + 1j, 2 - 1j, 0, 0])
+    assert spectral.distance_to_span(complex_in_span, x)[0] < 1e-12
+    assert spectral.distance_to_span(np.array([1, 1j, 1j, 0]), x)[0] == pytest.approx(
+        1 / np.sqrt(3)
+    )
+
+
+def test_span_dimension_and_correlations():
+    x = np.array([[1.0, 2, 3], [2.0, 4, 6], [0, 1, 0]])
+    assert spectral.span_dimension(x) == 2
+    a = np.array([[1.0, 2, 3, 4]])
+    assert spectral.cosine(a, -a)[0] == pytest.approx(1.0)
+    assert spectral.centred_correlation(a, a + 10)[0] == pytest.approx(1.0)
+    assert spectral.centred_correlation(a, -a)[0] == pytest.approx(-1.0)
+
+
+def test_truncated_svd_keeps_top_components():
+    rng = np.random.default_rng(0)
+    u, _ = np.linalg.qr(rng.normal(size=(6, 6)))
+    a = (u * [5, 3, 1, 0.1, 0, 0]) @ u.T
+    np.testing.assert_allclose(
+        spectral.truncated_svd_operator(a, 3), (u[:, :3] * [5, 3, 1]) @ u[:, :3].T, atol=1e-12
+    )

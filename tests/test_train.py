@@ -1,0 +1,95 @@
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from memjax.models import Conv, ConvAutoencoder, SingleLayerFC, network_ds
+from memjax.train import TrainConfig, _make_chunk, make_optimizer, mse, train, train_seeds
+
+DATA = jax.random.uniform(jax.random.PRNGKey(0), (2, 1, 4, 4))
+CONV = ConvAutoencoder((Conv(3), Conv(1)))
+
+
+def _config(**kwargs):
+    return TrainConfig(**{"progress": False, **kwargs})
+
+
+def test_training_reduces_loss_and_history_is_consistent():
+    params, history = train(jax.random.PRNGKey(1), CONV, DATA, _config(max_steps=300))
+    assert history.steps == 300 and history.stop_reason == "max_steps"
+    assert history.losses.shape == (300,)
+    assert history.final_loss < 0.5 * history.losses[0]
+    np.testing.assert_allclose(history.final_loss, mse(CONV.apply, params, DATA), rtol=1e-6)
+
+
+@pytest.mark.parametrize("steps_per_call", [1, 7, 200])
+def test_loss_tolerance_stops_at_the_first_step_below_it(steps_per_call):
+    config = _config(max_steps=2000, loss_tol=5e-3, steps_per_call=steps_per_call)
+    params, history = train(jax.random.PRNGKey(1), CONV, DATA, config)
+    assert history.stop_reason == "loss_tol"
+    # The returned parameters are the first whose loss met the rule, at any chunk size.
+    assert history.final_loss < 5e-3 <= history.losses[-2]
+    np.testing.assert_allclose(history.final_loss, history.losses[-1], rtol=1e-6)
+    assert history.steps == len(history.losses) - 1
+
+
+def test_min_decrease_rule_and_disabled_rules():
+    _, history = train(
+        jax.random.PRNGKey(1), CONV, DATA, _config(max_steps=5000, min_decrease=1e-5)
+    )
+    assert history.stop_reason == "min_decrease" and history.steps < 5000
+    assert history.losses[-2] - history.losses[-1] < 1e-5
+
+
+def test_snapshots_hold_the_parameters_of_their_step():
+    config = _config(max_steps=30, snapshot_steps=(0, 10, 30), steps_per_call=4)
+    params, history = train(jax.random.PRNGKey(2), CONV, DATA, config)
+    assert sorted(history.snapshots) == [0, 10, 30]
+    _, short = train(jax.random.PRNGKey(2), CONV, DATA, _config(max_steps=10))
+    assert history.losses.shape == (30,)
+    np.testing.assert_allclose(
+        mse(CONV.apply, history.snapshots[10], DATA), short.final_loss, rtol=1e-6
+    )
+    jax.tree.map(np.testing.assert_array_equal, history.snapshots[30], jax.device_get(params))
+
+
+def test_nonfinite_loss_stops_with_step_loss_and_config():
+    with pytest.raises(
+        FloatingPointError, match=r"non-finite at step \d+.*last finite loss.*learning_rate=50.0"
+    ):
+        train(
+            jax.random.PRNGKey(0),
+            SingleLayerFC(kernel_init="pytorch"),
+            DATA * 10,
+            _config(optimizer="gd", learning_rate=50.0, max_steps=500),
+        )
+
+
+def test_seeds_vmapped_equal_separate_runs():
+    keys = jax.random.split(jax.random.PRNGKey(3), 3)
+    config = _config(max_steps=50, loss_tol=1e-2)
+    params, history = train_seeds(keys, network_ds(), DATA[:1, :, :2, :2], config)
+    for i, key in enumerate(keys):
+        one, one_history = train(key, network_ds(), DATA[:1, :, :2, :2], config)
+        assert history.steps[i] == one_history.steps
+        jax.tree.map(lambda a, b, i=i: np.testing.assert_allclose(a[i], b, atol=1e-6), params, one)
+
+
+def test_a_jitted_chunk_compiles_once_across_steps_and_runs():
+    config = _config(max_steps=20, steps_per_call=1)
+    train(jax.random.PRNGKey(0), CONV, DATA, config)
+    chunk = _make_chunk(CONV, TrainConfig(max_steps=0, progress=False, steps_per_call=1), 1, None)
+    assert chunk._cache_size() == 1
+    train(jax.random.PRNGKey(5), CONV, DATA, _config(max_steps=40, steps_per_call=1))
+    assert chunk._cache_size() == 1
+
+
+def test_bad_training_input_names_the_parameter():
+    with pytest.raises(ValueError, match="unknown optimizer 'sgdd'"):
+        make_optimizer("sgdd", 0.1)
+    with pytest.raises(ValueError, match="learning_rate"):
+        TrainConfig(learning_rate=0.0)
+    with pytest.raises(ValueError, match="snapshot_steps"):
+        TrainConfig(max_steps=5, snapshot_steps=(10,))
+    with pytest.raises(ValueError, match="data must be"):
+        train(jax.random.PRNGKey(0), CONV, jnp.ones((0, 1, 4, 4)), _config())
