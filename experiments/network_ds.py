@@ -183,7 +183,7 @@ def _app_c_set(model, name, data, seed_keys, config, workdir):
                 "top_eigenvector_distance_to_span": spectral.distance_to_span(
                     spectrum.vectors[:, :dim], data
                 ),
-                "top_eigenvectors_real": spectrum.vectors[:, :dim].real.T.reshape(-1, *IMAGE_SHAPE),
+                "top_eigenvectors": spectral.eigenvector_images(spectrum, dim, IMAGE_SHAPE),
             }
         )
     # Median seed: order seeds by rank, then by the largest off-span |λ|.
@@ -213,7 +213,7 @@ def _app_c_set(model, name, data, seed_keys, config, workdir):
             np.max([s["top_eigenvector_distance_to_span"] for s in per_seed])
         ),
         "final_loss_max": float(np.max(history.final_loss)),
-        "top_eigenvectors_median_seed": median["top_eigenvectors_real"],
+        "top_eigenvectors_median_seed": median["top_eigenvectors"],
     }
 
 
@@ -255,12 +255,16 @@ def _plot_spectra(point_map, sets, config, workdir):
         config.rank_threshold,
         title="Network DS: |λ| of the learned operator (median seed)",
     )
-    rows = [list(s.pop("top_eigenvectors_median_seed")) for s in sets]
+    # Real and imaginary parts side by side, as [DS] Fig 6 (an all-black imaginary part is 0).
+    rows = []
+    for s in sets:
+        real, imag = s.pop("top_eigenvectors_median_seed")
+        rows.append([part for pair in zip(real, imag, strict=True) for part in pair])
     plotting.image_grid(
         rows,
         [s["name"] for s in sets],
         workdir / "eigenvectors.png",
-        col_labels=[f"v{i + 1} (real)" for i in range(4)],
+        col_labels=[f"v{i // 2 + 1} {'re' if i % 2 == 0 else 'im'}" for i in range(8)],
         title="Top eigenvectors (span dimension many), median seed",
     )
 

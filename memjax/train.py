@@ -189,7 +189,8 @@ def default_steps_per_call(model: nn.Module, state: TrainState, data) -> int:
 
 def _init_state(key, model, data, tx, init_params):
     params = model.init(key, data[0]) if init_params is None else init_params
-    params = jax.tree.map(lambda p: jnp.asarray(p, data.dtype), params)
+    # A copy: the chunk donates the state's buffers, which must not be the caller's arrays.
+    params = jax.tree.map(lambda p: jnp.array(p, dtype=data.dtype, copy=True), params)
     return TrainState(
         params=params,
         opt_state=tx.init(params),

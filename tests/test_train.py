@@ -53,6 +53,13 @@ def test_snapshots_hold_the_parameters_of_their_step():
     jax.tree.map(np.testing.assert_array_equal, history.snapshots[30], jax.device_get(params))
 
 
+def test_init_params_stay_usable_after_training():
+    params = CONV.init(jax.random.PRNGKey(0), DATA[0])
+    before = jax.tree.map(np.array, params)
+    train(None, CONV, DATA, _config(max_steps=3, steps_per_call=1), init_params=params)
+    jax.tree.map(np.testing.assert_array_equal, params, before)  # not donated, not changed
+
+
 def test_nonfinite_loss_stops_with_step_loss_and_config():
     with pytest.raises(
         FloatingPointError, match=r"non-finite at step \d+.*last finite loss.*learning_rate=50.0"

@@ -1,0 +1,327 @@
+"""Linear ``D_{64,192}`` on one 3×32×32 image: memjax vs PyTorch, side by side in one run.
+
+Measures, each part in a fresh subprocess so that peak memory is its own:
+  - one Adam training step: a standalone jitted step, the same step inside ``memjax.train``
+    (its default ``steps_per_call``, and a ``lax.scan`` of 10 steps to show jax-ml/jax#12868),
+    and PyTorch eager with the same initial weights;
+  - the full 3072 × 3072 operator: ``memjax.operator.model_operator`` (linearize + chunked jvp)
+    and ``torch.func.jacfwd``, with time and peak RSS;
+  - the FLOP floor of the operator: forward FLOPs (XLA's cost analysis) × d ÷ the measured
+    float32 matmul rate of this machine.
+
+    python -m benchmarks.d64_192 [--out results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+LR = 1e-4
+STEP_REPEATS = 30
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _peak_rss_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _setup_jax(weights_path: Path):
+    import jax.numpy as jnp
+
+    from memjax.data import load_sample, to_float
+    from memjax.models import ConvAutoencoder, downsampling_layers
+
+    model = ConvAutoencoder(downsampling_layers(64, 192))
+    with np.load(weights_path) as w:
+        params = {"params": {k: {"kernel": jnp.asarray(w[k])} for k in w.files}}
+    x = jnp.asarray(to_float(load_sample("cifar10")[0][:1]))
+    return model, params, x
+
+
+def _time(fn, repeats):
+    fn()  # warm up / compile
+    start = time.perf_counter()
+    for _ in range(repeats):
+        fn()
+    return (time.perf_counter() - start) / repeats
+
+
+def part_matmul(_):
+    import jax
+    import jax.numpy as jnp
+
+    a = jax.random.normal(jax.random.PRNGKey(0), (2048, 2048), jnp.float32)
+    matmul = jax.jit(lambda a: a @ a)
+    seconds = _time(lambda: matmul(a).block_until_ready(), 20)
+    return {"matmul_gflops": 2 * 2048**3 / seconds / 1e9}
+
+
+def part_jax_step(weights_path):
+    import jax
+
+    from memjax.train import TrainConfig, default_steps_per_call, make_optimizer, mse, train
+
+    model, params, x = _setup_jax(weights_path)
+    tx = make_optimizer("adam", LR)
+
+    @jax.jit
+    def step(params, opt_state):
+        loss, grads = jax.value_and_grad(lambda p: mse(model.apply, p, x))(params)
+        updates, opt_state = tx.update(grads, opt_state, params)
+        return jax.tree.map(lambda p, u: p + u, params, updates), opt_state, loss
+
+    state = [params, tx.init(params)]
+
+    def one_step():
+        state[0], state[1], loss = step(*state)
+        loss.block_until_ready()
+
+    standalone = _time(one_step, STEP_REPEATS)
+
+    def loop_time(steps_per_call, n):
+        # Per-step time inside the real loop: a run of n + 10 steps minus a run of 10 steps
+        # removes setup and the final loss evaluation; both runs are compiled beforehand.
+        def run(steps):
+            config = TrainConfig("adam", LR, steps, progress=False, steps_per_call=steps_per_call)
+            start = time.perf_counter()
+            train(None, model, x, config, init_params=params)
+            return time.perf_counter() - start
+
+        run(10)
+        return (run(n + 10) - run(10)) / n
+
+    from memjax.train import _init_state
+
+    default_spc = default_steps_per_call(model, _init_state(None, model, x, tx, params), x)
+    return {
+        "jax_step_ms": standalone * 1e3,
+        "jax_loop_step_ms": loop_time(0, STEP_REPEATS) * 1e3,
+        "jax_loop_steps_per_call": default_spc,
+        "jax_scan10_step_ms": loop_time(10, 20) * 1e3,
+    }
+
+
+def _torch_model(weights_path):
+    import torch
+
+    from memjax.models import Conv, downsampling_layers
+
+    torch.set_num_threads(os.cpu_count() or 1)
+    layers, in_channels = [], 3
+    with np.load(weights_path) as w:
+        kernels = [w[f"conv{i}"] for i in range(len(w.files))]
+    index = 0
+    for layer in downsampling_layers(64, 192):
+        if isinstance(layer, Conv):
+            conv = torch.nn.Conv2d(in_channels, layer.features, 3, layer.stride, 1, bias=False)
+            with torch.no_grad():
+                conv.weight.copy_(torch.from_numpy(kernels[index].transpose(3, 2, 0, 1).copy()))
+            layers.append(conv)
+            in_channels, index = layer.features, index + 1
+        else:
+            layers.append(torch.nn.Upsample(scale_factor=layer.factor, mode="nearest"))
+    from memjax.data import load_sample, to_float
+
+    x = torch.from_numpy(to_float(load_sample("cifar10")[0][:1]))
+    return torch.nn.Sequential(*layers), x
+
+
+def part_torch_step(weights_path):
+    import torch
+
+    model, x = _torch_model(weights_path)
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+
+    def one_step():
+        opt.zero_grad()
+        loss = torch.mean((model(x) - x) ** 2)
+        loss.backward()
+        opt.step()
+
+    return {"torch_eager_step_ms": _time(one_step, STEP_REPEATS) * 1e3}
+
+
+def part_jax_operator(weights_path):
+    import jax
+
+    from memjax.operator import _model_operator_jit, model_operator
+
+    model, params, x = _setup_jax(weights_path)
+    forward = jax.jit(lambda p, v: model.apply(p, v)).lower(params, x[0]).cost_analysis()
+    forward = forward[0] if isinstance(forward, list | tuple) else forward
+    compiled = _model_operator_jit.lower(model, params, x[0], 256, False).compile()
+    memory = compiled.memory_analysis()
+    before = _rss_mib()
+    start = time.perf_counter()
+    model_operator(model, params, x[0]).block_until_ready()
+    seconds = time.perf_counter() - start
+    return {
+        "forward_flops": forward["flops"],
+        "jax_operator_s": seconds,
+        "jax_operator_peak_rss_increase_mib": _peak_rss_mib() - before,
+        "jax_operator_xla_temp_mib": memory.temp_size_in_bytes / 2**20,
+        "jax_operator_xla_output_mib": memory.output_size_in_bytes / 2**20,
+    }
+
+
+def part_torch_jacfwd(weights_path):
+    import torch
+
+    model, x = _torch_model(weights_path)
+    before = _rss_mib()
+    start = time.perf_counter()
+    with torch.no_grad():
+        torch.func.jacfwd(lambda v: model(v.reshape(1, 3, 32, 32)).reshape(-1))(x.reshape(-1))
+    return {
+        "torch_jacfwd_s": time.perf_counter() - start,
+        "torch_jacfwd_peak_rss_increase_mib": _peak_rss_mib() - before,
+    }
+
+
+PARTS = {
+    "matmul": part_matmul,
+    "jax_step": part_jax_step,
+    "torch_step": part_torch_step,
+    "jax_operator": part_jax_operator,
+    "torch_jacfwd": part_torch_jacfwd,
+}
+
+
+def _write_weights(path: Path):
+    import jax
+
+    from memjax.models import ConvAutoencoder, downsampling_layers
+
+    model = ConvAutoencoder(downsampling_layers(64, 192))
+    params = model.init(jax.random.PRNGKey(0), np.zeros((3, 32, 32), np.float32))["params"]
+    np.savez(path, **{k: np.asarray(v["kernel"]) for k, v in params.items()})
+
+
+def run_all(parts=tuple(PARTS)) -> dict:
+    """Runs each part in its own process and returns all measurements with the ratios."""
+    import importlib.util
+
+    if importlib.util.find_spec("torch") is None:
+        print("torch is not installed (pip install torch==2.13.0): skipping PyTorch parts")
+        parts = [p for p in parts if not p.startswith("torch")]
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        weights = Path(tmp) / "weights.npz"
+        _write_weights(weights)
+        for part in parts:
+            out = subprocess.run(
+                [sys.executable, "-m", "benchmarks.d64_192", "--part", part, str(weights)],
+                capture_output=True,
+                text=True,
+            )
+            if out.returncode:
+                raise RuntimeError(f"benchmark part {part} failed:\n{out.stderr}")
+            results |= json.loads(out.stdout.strip().splitlines()[-1])
+    return results | _ratios(results)
+
+
+def _ratios(r: dict) -> dict:
+    ratios = {}
+    if "jax_step_ms" in r:
+        ratios["loop_over_standalone_step"] = r["jax_loop_step_ms"] / r["jax_step_ms"]
+        ratios["scan10_over_standalone_step"] = r["jax_scan10_step_ms"] / r["jax_step_ms"]
+    if "torch_eager_step_ms" in r and "jax_loop_step_ms" in r:
+        ratios["torch_eager_over_jax_loop_step"] = r["torch_eager_step_ms"] / r["jax_loop_step_ms"]
+    if "jax_operator_s" in r and "matmul_gflops" in r:
+        floor = r["forward_flops"] * 3072 / (r["matmul_gflops"] * 1e9)
+        ratios["flop_floor_s"] = floor
+        ratios["jax_operator_over_floor"] = r["jax_operator_s"] / floor
+    if "torch_jacfwd_s" in r and "jax_operator_s" in r:
+        ratios["torch_jacfwd_over_jax_operator"] = r["torch_jacfwd_s"] / r["jax_operator_s"]
+    return ratios
+
+
+def format_table(r: dict) -> str:
+    def get(key, fmt):
+        return format(r[key], fmt) if key in r else "n/a"
+
+    rows = [
+        ("matmul rate (GFLOP/s, f32 2048²)", get("matmul_gflops", ".1f"), ""),
+        ("jitted step, standalone (ms)", get("jax_step_ms", ".2f"), ""),
+        (
+            f"step inside memjax.train, {r.get('jax_loop_steps_per_call', '?')}/call (ms)",
+            get("jax_loop_step_ms", ".2f"),
+            f"{get('loop_over_standalone_step', '.2f')}× standalone (target ≤ 1.3)",
+        ),
+        (
+            "step inside lax.scan of 10 (ms)",
+            get("jax_scan10_step_ms", ".2f"),
+            f"{get('scan10_over_standalone_step', '.1f')}× standalone (jax-ml/jax#12868)",
+        ),
+        (
+            "PyTorch eager step (ms)",
+            get("torch_eager_step_ms", ".2f"),
+            f"memjax {get('torch_eager_over_jax_loop_step', '.2f')}× faster (target ≥ 4)",
+        ),
+        (
+            "operator, memjax chunked jacfwd (s)",
+            get("jax_operator_s", ".2f"),
+            f"{get('jax_operator_over_floor', '.2f')}× FLOP floor (target ≤ 1.25)",
+        ),
+        (
+            "operator FLOP floor (s)",
+            get("flop_floor_s", ".2f"),
+            f"forward {get('forward_flops', '.3g')} FLOP × 3072 ÷ matmul rate",
+        ),
+        (
+            "operator, torch.func.jacfwd (s)",
+            get("torch_jacfwd_s", ".2f"),
+            f"memjax {get('torch_jacfwd_over_jax_operator', '.2f')}× faster",
+        ),
+        (
+            "operator peak RSS increase, memjax (MiB)",
+            get("jax_operator_peak_rss_increase_mib", ".0f"),
+            f"XLA temp {get('jax_operator_xla_temp_mib', '.0f')} MiB + output "
+            f"{get('jax_operator_xla_output_mib', '.0f')} MiB (target < 1024)",
+        ),
+        (
+            "operator peak RSS increase, torch (MiB)",
+            get("torch_jacfwd_peak_rss_increase_mib", ".0f"),
+            "",
+        ),
+    ]
+    width = max(len(name) for name, _, _ in rows)
+    return "\n".join(f"{name:<{width}}  {value:>9}  {note}" for name, value, note in rows)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--part", choices=tuple(PARTS), help=argparse.SUPPRESS)
+    parser.add_argument("weights", nargs="?", help=argparse.SUPPRESS)
+    parser.add_argument("--out", type=Path, help="also write the results as JSON here")
+    args = parser.parse_args(argv)
+    if args.part:
+        print(json.dumps(PARTS[args.part](Path(args.weights))))
+        return
+    results = run_all()
+    print(
+        f"Linear D_{{64,192}}, one 3×32×32 CIFAR-10 image, Adam lr 1e-4; {os.cpu_count()} CPU cores"
+    )
+    print(format_table(results))
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2) + "\n")
+
+
+if __name__ == "__main__":
+    main()
