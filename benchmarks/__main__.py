@@ -1,6 +1,10 @@
 """Runs every benchmark: ``python -m benchmarks [--out results.json]``."""
 
-from benchmarks import d64_192
+import sys
+
+from benchmarks import d64_192, loop_crossover
 
 if __name__ == "__main__":
-    d64_192.main()
+    d64_192.main(sys.argv[1:])
+    print()
+    loop_crossover.main()

@@ -166,9 +166,10 @@ def _make_chunk(model: nn.Module, config: TrainConfig, steps: int, n_seeds: int 
     return jax.jit(chunk, donate_argnums=0)
 
 
-# Below this many FLOPs per step, the host round trip of one call per step costs more than the
-# loop trap of jax-ml/jax#12868 (measured in benchmarks/train_loop.py on the project's CPU).
-SCAN_FLOP_LIMIT = 2e7
+# Gradient FLOPs per step below which a lax.scan of steps beats one call per step for conv
+# nets on CPU: benchmarks/loop_crossover.py measured the crossover between 4e6 (scan 0.7×
+# the time) and 1.5e7 (scan 2×) on the project's 2-core CPU.
+SCAN_FLOP_LIMIT = 5e6
 
 
 def default_steps_per_call(model: nn.Module, state: TrainState, data) -> int:
