@@ -90,8 +90,7 @@ class TrainState(NamedTuple):
     step: jax.Array  # updates applied so far
     prev_loss: jax.Array  # loss before the last update (inf at the start)
     stopped: jax.Array  # a stop rule fired or the loss was not finite
-    nonfinite: jax.Array  # the loss was NaN or inf at `step`
-    reason: jax.Array  # 0 running/budget, 1 loss_tol, 2 min_decrease, 3 non-finite
+    reason: jax.Array  # index into STOP_REASONS: 0 running or budget, 3 loss NaN/inf at `step`
 
 
 STOP_REASONS = ("max_steps", "loss_tol", "min_decrease", "nonfinite")
@@ -143,7 +142,6 @@ def _step(state: TrainState, data, limit, *, apply, tx, config: TrainConfig):
         step=state.step + update.astype(state.step.dtype),
         prev_loss=jnp.where(update, loss, state.prev_loss),
         stopped=state.stopped | stop_now,
-        nonfinite=state.nonfinite | (active & nonfinite),
         reason=jnp.where(stop_now, reason, state.reason),
     )
     return new_state, jnp.where(active, loss, jnp.nan)
@@ -198,7 +196,6 @@ def _init_state(key, model, data, tx, init_params):
         step=jnp.zeros((), jnp.int32),
         prev_loss=jnp.asarray(jnp.inf, data.dtype),
         stopped=jnp.zeros((), bool),
-        nonfinite=jnp.zeros((), bool),
         reason=jnp.zeros((), jnp.int32),
     )
 
@@ -259,7 +256,7 @@ def _train(key, model, data, config, init_params, n_seeds):
         limit = pending[0] if pending else config.max_steps
         state, chunk_losses = chunk(state, data, jnp.asarray(limit, jnp.int32))
         losses.append(np.asarray(chunk_losses))
-        if bool(np.any(np.asarray(state.nonfinite))):
+        if bool(np.any(_nonfinite(state))):
             bar.close()
             raise FloatingPointError(_nonfinite_message(state, losses, config))
         last = losses[-1][..., -1]
@@ -274,10 +271,14 @@ def _all_reached(state, step):
     return bool(np.all((np.asarray(state.step) >= step) | np.asarray(state.stopped)))
 
 
+def _nonfinite(state) -> np.ndarray:
+    return np.asarray(state.reason) == STOP_REASONS.index("nonfinite")
+
+
 def _nonfinite_message(state, losses, config):
     all_losses = np.concatenate(losses, axis=-1)
     steps = np.asarray(state.step)
-    bad = np.nonzero(np.asarray(state.nonfinite).ravel())[0]
+    bad = np.nonzero(_nonfinite(state).ravel())[0]
     seed = int(bad[0])
     row = all_losses.reshape(-1, all_losses.shape[-1])[seed]
     finite = row[np.isfinite(row)]
