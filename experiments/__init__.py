@@ -18,6 +18,7 @@ from memjax import runs
 
 EXPERIMENTS = {
     "network-ds": "experiments.network_ds",
+    "mo1-table1": "experiments.mo1_table1",
 }
 
 PRESETS = ("quick", "paper")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import dataclasses
 import functools
+import warnings
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -61,6 +62,10 @@ class TrainConfig:
       snapshot_steps: steps at which to keep a copy of the parameters (0 = initial).
       steps_per_call: steps per compiled call; 0 picks by :func:`default_steps_per_call`.
       progress: show a tqdm bar.
+      nonfinite: what a NaN/inf loss does: "raise" a FloatingPointError, or "stop" that seed
+        only (its parameters stay at the last step with a finite loss, a warning names it and
+        ``History.stop_reason`` says "nonfinite"), so one diverging seed of a sweep does not
+        discard the others.
     """
 
     optimizer: str = "adam"
@@ -71,6 +76,7 @@ class TrainConfig:
     snapshot_steps: tuple[int, ...] = ()
     steps_per_call: int = 0
     progress: bool = True
+    nonfinite: str = "raise"
 
     def __post_init__(self):
         make_optimizer(self.optimizer, self.learning_rate)  # validates both
@@ -81,6 +87,8 @@ class TrainConfig:
         bad = [s for s in self.snapshot_steps if not 0 <= s <= self.max_steps]
         if bad:
             raise ValueError(f"snapshot_steps {bad} are outside [0, max_steps={self.max_steps}]")
+        if self.nonfinite not in ("raise", "stop"):
+            raise ValueError(f"nonfinite must be 'raise' or 'stop', got {self.nonfinite!r}")
         object.__setattr__(self, "snapshot_steps", tuple(sorted(set(self.snapshot_steps))))
 
 
@@ -240,11 +248,14 @@ def _train(key, model, data, config, init_params, n_seeds):
     one_state = state if n_seeds is None else jax.tree.map(lambda a: a[0], state)
     steps = config.steps_per_call or default_steps_per_call(model, one_state, data)
     # Fields that do not change the compiled step are normalised so they share the cache.
-    chunk_config = dataclasses.replace(config, snapshot_steps=(), progress=False, max_steps=0)
+    chunk_config = dataclasses.replace(
+        config, snapshot_steps=(), progress=False, max_steps=0, nonfinite="raise"
+    )
     chunk = _make_chunk(model, chunk_config, steps, n_seeds)
 
     losses, snapshots = [], {}
     pending = list(config.snapshot_steps)
+    reported = np.zeros(np.shape(state.step), bool)  # seeds whose divergence was reported
     bar = tqdm(total=config.max_steps, disable=not config.progress, desc="train", leave=False)
     while True:
         while pending and _all_reached(state, pending[0]):
@@ -256,9 +267,14 @@ def _train(key, model, data, config, init_params, n_seeds):
         limit = pending[0] if pending else config.max_steps
         state, chunk_losses = chunk(state, data, jnp.asarray(limit, jnp.int32))
         losses.append(np.asarray(chunk_losses))
-        if bool(np.any(_nonfinite(state))):
-            bar.close()
-            raise FloatingPointError(_nonfinite_message(state, losses, config))
+        diverged = _nonfinite(state)
+        if np.any(diverged & ~reported):
+            message = _nonfinite_message(state, losses, config, diverged & ~reported)
+            if config.nonfinite == "raise":
+                bar.close()
+                raise FloatingPointError(message)
+            warnings.warn(message + " That seed stops; the others go on.", stacklevel=3)
+            reported = reported | diverged
         last = losses[-1][..., -1]
         if not np.all(np.isnan(last)):
             bar.set_postfix(loss=f"{np.nanmin(last):.3e}", refresh=False)
@@ -275,10 +291,10 @@ def _nonfinite(state) -> np.ndarray:
     return np.asarray(state.reason) == STOP_REASONS.index("nonfinite")
 
 
-def _nonfinite_message(state, losses, config):
+def _nonfinite_message(state, losses, config, which):
     all_losses = np.concatenate(losses, axis=-1)
     steps = np.asarray(state.step)
-    bad = np.nonzero(_nonfinite(state).ravel())[0]
+    bad = np.nonzero(which.ravel())[0]
     seed = int(bad[0])
     row = all_losses.reshape(-1, all_losses.shape[-1])[seed]
     finite = row[np.isfinite(row)]

@@ -2,6 +2,7 @@
 
 import json
 
+import numpy as np
 import pytest
 
 import experiments
@@ -44,6 +45,22 @@ def test_network_ds_quick_reproduces_rank_equals_dim_span(tmp_path):
         assert s["max_abs_one_minus_eigenvalue_on_span"] < 1e-2
         assert s["max_abs_eigenvalue_off_span"] < 0.1
         assert s["max_top_eigenvector_distance_to_span"] < 1e-2
+
+
+def test_mo1_table1_quick_depth_lowers_the_third_eigenvalue(tmp_path):
+    overrides = ["num_seeds=2", "filters=(16,)", "convs=(3, 8)", "train.progress=False"]
+    config = experiments.prepare_config("mo1-table1", "quick", overrides)
+    workdir = experiments.run_experiment("mo1-table1", config, tmp_path / "run")
+    assert {"third_eigenvalue.png", "spectra.png"} <= {p.name for p in workdir.iterdir()}
+    rows = {r["convs"]: r for r in experiments.load_metrics(workdir)["rows"]}
+    for r in rows.values():
+        assert r["diverged_seeds"] == 0 and r["final_loss_max"] < 1e-6
+        assert r["parameters"] == r["paper_parameters"]
+        top_two = np.asarray(r["abs_eigenvalues_per_seed"])[:, :2]
+        assert np.all(np.abs(top_two - 1) < 0.5)  # both training images near eigenvalue 1
+    # 3 convs: far from memorization (|λ3| ≈ 1); 8 convs: much lower, still not memorization
+    assert rows[3]["abs_eigenvalue_k_plus_1_median"] > 0.9
+    assert 0.05 < rows[8]["abs_eigenvalue_k_plus_1_median"] < 0.5
 
 
 def test_cli_run_with_overrides_and_user_errors(tmp_path, capsys):

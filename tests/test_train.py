@@ -3,7 +3,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from memjax.models import Conv, ConvAutoencoder, SingleLayerFC, network_ds
+from memjax.models import Conv, ConvAutoencoder, SingleLayerFC, network_ds, stride1_stack_layers
 from memjax.train import TrainConfig, _make_chunk, make_optimizer, mse, train, train_seeds
 
 DATA = jax.random.uniform(jax.random.PRNGKey(0), (2, 1, 4, 4))
@@ -70,6 +70,26 @@ def test_nonfinite_loss_stops_with_step_loss_and_config():
             DATA * 10,
             _config(optimizer="gd", learning_rate=50.0, max_steps=500),
         )
+
+
+def test_a_diverging_seed_can_stop_alone_while_the_others_finish():
+    model = ConvAutoencoder(stride1_stack_layers(3, 4))
+    data = jax.random.normal(jax.random.PRNGKey(0), (2, 1, 3, 3))
+    keys = jax.random.split(jax.random.PRNGKey(1), 6)
+    config = _config(optimizer="gd", learning_rate=0.5, max_steps=300, nonfinite="stop")
+    with pytest.warns(UserWarning, match="non-finite.*That seed stops"):
+        params, history = train_seeds(keys, model, data, config)
+    reasons = history.stop_reason
+    assert reasons.count("nonfinite") == 4 and reasons.count("max_steps") == 2
+    assert all(np.isfinite(leaf).all() for leaf in jax.tree.leaves(params))  # last finite step
+    survivors = np.array(reasons) == "max_steps"
+    # The survivors ran their whole budget and learned (at this edge-of-stability rate, their
+    # trajectories amplify round-off, so they are not compared with single-seed runs).
+    assert np.all(history.steps[survivors] == 300)
+    assert np.all(history.final_loss[survivors] < 0.5 * history.losses[survivors, 0])
+    assert np.all(history.steps[~survivors] < 300)
+    with pytest.raises(FloatingPointError, match="seed index 1"):
+        train_seeds(keys, model, data, _config(optimizer="gd", learning_rate=0.5, max_steps=300))
 
 
 def test_seeds_vmapped_equal_separate_runs():

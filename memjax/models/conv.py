@@ -114,12 +114,14 @@ class Conv2d(nn.Module):
     spec: Conv
     use_bias: bool
     kernel_init: str
+    init_scale: float = 1.0
 
     @nn.compact
     def __call__(self, x):
         k, c_in = self.spec.kernel, x.shape[-1]
         shape = (k, k, c_in, self.spec.features)
-        kernel = self.param("kernel", get_initializer(self.kernel_init), shape, x.dtype)
+        init = get_initializer(self.kernel_init)
+        kernel = self.param("kernel", lambda *a: self.init_scale * init(*a), shape, x.dtype)
         pad = self.spec.pad
         y = jax.lax.conv_general_dilated(
             x[None],
@@ -154,6 +156,8 @@ class ConvAutoencoder(nn.Module):
         LeakyReLU after every conv; a linear last layer lets outputs take any sign).
       use_bias: the linear papers use no bias.
       kernel_init: a name from ``memjax.models.initializers``.
+      init_scale: multiplies every initial kernel ([MO1] initializes "as close to zero as
+        training allows"; this is the knob for that).
       skip_every: if > 0, adds a block's input to its output every ``skip_every`` convolutions
         where the shapes agree ([MO1] Table 2 uses 10 for stacks deeper than 100 layers).
     """
@@ -163,6 +167,7 @@ class ConvAutoencoder(nn.Module):
     activate_last: bool = False
     use_bias: bool = False
     kernel_init: str = "pytorch"
+    init_scale: float = 1.0
     skip_every: int = 0
 
     @nn.compact
@@ -186,7 +191,10 @@ class ConvAutoencoder(nn.Module):
             if isinstance(layer, Upsample):
                 x = upsample_nearest(x, layer.factor)
                 continue
-            x = Conv2d(layer, self.use_bias, self.kernel_init, name=f"conv{conv_index}")(x)
+            conv = Conv2d(
+                layer, self.use_bias, self.kernel_init, self.init_scale, name=f"conv{conv_index}"
+            )
+            x = conv(x)
             conv_index += 1
             if conv_index < n_convs or self.activate_last:
                 x = act(x)
