@@ -19,6 +19,7 @@ from memjax import runs
 EXPERIMENTS = {
     "network-ds": "experiments.network_ds",
     "mo1-table1": "experiments.mo1_table1",
+    "mo1-table2": "experiments.mo1_table2",
 }
 
 PRESETS = ("quick", "paper")

@@ -28,6 +28,7 @@ import optax
 from tqdm.auto import tqdm
 
 from memjax.models.conv import ConvAutoencoder
+from memjax.models.deep import DeepConvStack
 
 OPTIMIZERS: dict[str, Callable[[float], optax.GradientTransformation]] = {
     "gd": optax.sgd,
@@ -185,7 +186,7 @@ def default_steps_per_call(model: nn.Module, state: TrainState, data) -> int:
     matters once a step costs more than the per-call overhead; the step's FLOPs come from
     XLA's cost analysis.
     """
-    if not isinstance(model, ConvAutoencoder) or jax.default_backend() != "cpu":
+    if not isinstance(model, ConvAutoencoder | DeepConvStack) or jax.default_backend() != "cpu":
         return 200
     grad = jax.jit(jax.grad(lambda p: mse(model.apply, p, data)))
     cost = grad.lower(state.params).cost_analysis()
@@ -227,12 +228,16 @@ def train(key, model: nn.Module, data, config: TrainConfig, init_params=None):
     return _train(key, model, data, config, init_params, n_seeds=None)
 
 
-def train_seeds(keys, model: nn.Module, data, config: TrainConfig):
+def train_seeds(keys, model: nn.Module, data, config: TrainConfig, init_params=None):
     """:func:`train` vmapped over a batch of keys, in one compiled program per chunk.
+
+    Args:
+      init_params: optional starting parameters with a leading axis as long as ``keys``
+        (e.g. one initialization per init scale: a sweep of a same-shape hyperparameter).
 
     Returns ``(params, history)`` whose leaves carry a leading seed axis.
     """
-    return _train(keys, model, data, config, None, n_seeds=len(keys))
+    return _train(keys, model, data, config, init_params, n_seeds=len(keys))
 
 
 def _train(key, model, data, config, init_params, n_seeds):
@@ -244,7 +249,7 @@ def _train(key, model, data, config, init_params, n_seeds):
     if n_seeds is None:
         state = _init_state(key, model, data, tx, init_params)
     else:
-        state = jax.vmap(lambda k: _init_state(k, model, data, tx, None))(key)
+        state = jax.vmap(lambda k, p: _init_state(k, model, data, tx, p))(key, init_params)
     one_state = state if n_seeds is None else jax.tree.map(lambda a: a[0], state)
     steps = config.steps_per_call or default_steps_per_call(model, one_state, data)
     # Fields that do not change the compiled step are normalised so they share the cache.

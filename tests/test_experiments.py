@@ -63,6 +63,20 @@ def test_mo1_table1_quick_depth_lowers_the_third_eigenvalue(tmp_path):
     assert 0.05 < rows[8]["abs_eigenvalue_k_plus_1_median"] < 0.5
 
 
+def test_mo1_table2_quick_row_reproduces_with_a_large_enough_constant_init(tmp_path):
+    overrides = ["rows=((2, 1, 3),)", "init_values=(0.05, 0.3)", "progress=False"]
+    config = experiments.prepare_config("mo1-table2", "quick", overrides)
+    workdir = experiments.run_experiment("mo1-table2", config, tmp_path / "run")
+    assert "init_sweep.png" in {p.name for p in workdir.iterdir()}
+    (row,) = experiments.load_metrics(workdir)["rows"]
+    small, large = row["init_sweep"]
+    assert small["fitted"] and large["fitted"]
+    assert abs(large["top_abs_eigenvalues"][0] - 1) < 1e-2
+    assert large["max_abs_eigenvalue_rest"] < 1e-2 < 0.1 < small["max_abs_eigenvalue_rest"]
+    assert row["reproduces_bracket"] and row["best_init_value"] == 0.3
+    assert row["parameters"] == row["paper_parameters"] == 27
+
+
 def test_cli_run_with_overrides_and_user_errors(tmp_path, capsys):
     argv = ["run", "network-ds", "--workdir", str(tmp_path / "bad")]
     assert cli.main([*argv, "--config.num_sedes=2"]) == 2

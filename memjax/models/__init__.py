@@ -9,6 +9,7 @@ from memjax.models.architectures import (
     stride1_stack_layers,
 )
 from memjax.models.conv import ACTIVATIONS, Conv, ConvAutoencoder, Upsample, output_shape
+from memjax.models.deep import DeepConvStack
 from memjax.models.fc import SingleLayerFC
 from memjax.models.initializers import INITIALIZERS, get_initializer
 
@@ -17,6 +18,7 @@ __all__ = [
     "INITIALIZERS",
     "Conv",
     "ConvAutoencoder",
+    "DeepConvStack",
     "SingleLayerFC",
     "Upsample",
     "downsampling_layers",
