@@ -20,6 +20,7 @@ EXPERIMENTS = {
     "network-ds": "experiments.network_ds",
     "mo1-table1": "experiments.mo1_table1",
     "mo1-table2": "experiments.mo1_table2",
+    "mo1-depth-sweep": "experiments.mo1_depth_sweep",
 }
 
 PRESETS = ("quick", "paper")

@@ -77,6 +77,19 @@ def test_mo1_table2_quick_row_reproduces_with_a_large_enough_constant_init(tmp_p
     assert row["parameters"] == row["paper_parameters"] == 27
 
 
+def test_mo1_depth_sweep_quick_memorizes_only_when_deep(tmp_path):
+    overrides = ["num_seeds=2", "depths=(3, 12)", "train.progress=False"]
+    config = experiments.prepare_config("mo1-depth-sweep", "quick", overrides)
+    workdir = experiments.run_experiment("mo1-depth-sweep", config, tmp_path / "run")
+    metrics = experiments.load_metrics(workdir)
+    assert (metrics["first_depth_without_forced_zeros"], metrics["heuristic_depth"]) == (2, 9)
+    shallow, deep = metrics["depths"]
+    assert shallow["fitted_seeds"] == deep["fitted_seeds"] == 2
+    assert shallow["abs_eigenvalue_n_plus_1_median"] > 0.5
+    assert deep["abs_eigenvalue_n_plus_1_median"] < 1e-2
+    assert (workdir / "depth_sweep.png").exists()
+
+
 def test_cli_run_with_overrides_and_user_errors(tmp_path, capsys):
     argv = ["run", "network-ds", "--workdir", str(tmp_path / "bad")]
     assert cli.main([*argv, "--config.num_sedes=2"]) == 2

@@ -58,6 +58,15 @@ def test_orthogonal_constant_and_zero():
     np.testing.assert_array_equal(_draw("zero", (2, 2)), np.zeros((2, 2)))
 
 
+def test_uniform_range():
+    w = _draw("uniform:0.1:0.3")
+    assert 0.1 <= w.min() < 0.1005 and 0.2995 < w.max() <= 0.3
+    with pytest.raises(ValueError, match="LO < HI"):
+        get_initializer("uniform:0.3:0.1")
+    with pytest.raises(ValueError, match="LO < HI"):
+        get_initializer("uniform:0.3")
+
+
 def test_unknown_initializer_is_named_in_the_error():
     with pytest.raises(ValueError, match="unknown kernel_init 'kaiming'"):
         get_initializer("kaiming")

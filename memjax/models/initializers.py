@@ -14,6 +14,8 @@ Names:
   ``orthogonal``       orthogonal over the (fan_in, out) matricisation
   ``ic_default``       N(0, 1/(fan_in·fan_out)), the "default" of [IC]
   ``constant:C``       every entry equals C (e.g. ``constant:1.8e-3`` for D2 of [MO1])
+  ``uniform:LO:HI``    U(LO, HI), e.g. ``uniform:0.1:0.3``: random around a constant, so that
+                       seeds differ where [MO1] initializes near a constant
   ``zero``             all zeros ([MO1] Thm 1)
 """
 
@@ -36,7 +38,14 @@ _VARIANCE_SCALING = {
     "kaiming_normal": (2.0, "fan_in", "normal"),
 }
 
-INITIALIZERS = (*_VARIANCE_SCALING, "orthogonal", "ic_default", "constant:C", "zero")
+INITIALIZERS = (
+    *_VARIANCE_SCALING,
+    "orthogonal",
+    "ic_default",
+    "constant:C",
+    "uniform:LO:HI",
+    "zero",
+)
 
 
 def fans(shape: tuple[int, ...]) -> tuple[int, int]:
@@ -80,7 +89,23 @@ def get_initializer(name: str) -> Initializer:
             message = f"kernel_init {name!r}: 'constant:' must be followed by a number"
             raise ValueError(message) from None
         return jax.nn.initializers.constant(value)
+    if name.startswith("uniform:"):
+        return _uniform(name)
     raise ValueError(f"unknown kernel_init {name!r}; choose one of {', '.join(INITIALIZERS)}")
+
+
+def _uniform(name: str) -> Initializer:
+    try:
+        low, high = (float(v) for v in name.split(":")[1:])
+    except ValueError:
+        raise ValueError(f"kernel_init {name!r}: write uniform:LO:HI with LO < HI") from None
+    if not low < high:
+        raise ValueError(f"kernel_init {name!r}: write uniform:LO:HI with LO < HI")
+
+    def init(key, shape, dtype=jnp.float32):
+        return jax.random.uniform(key, shape, dtype, low, high)
+
+    return init
 
 
 def pytorch_bias_init(fan_in: int) -> Initializer:
