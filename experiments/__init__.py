@@ -21,6 +21,7 @@ EXPERIMENTS = {
     "mo1-table1": "experiments.mo1_table1",
     "mo1-table2": "experiments.mo1_table2",
     "mo1-depth-sweep": "experiments.mo1_depth_sweep",
+    "mo1-nonlinear-depth": "experiments.mo1_nonlinear_depth",
 }
 
 PRESETS = ("quick", "paper")

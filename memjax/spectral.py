@@ -117,6 +117,30 @@ def centred_correlation(a, b) -> np.ndarray:
     return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
+def nearest_example(outputs, examples, zero_tol: float = 1e-12):
+    """Which example each output is closest to in direction, and how close.
+
+    For nonlinear "strong memorization" ([DS] Fig 8, [MO1] Fig 5): an output that is one
+    training image has |cos| ≈ 1 to it and ≈ 0 to the others.
+
+    Args:
+      outputs: ``(m, ...)`` outputs; examples: ``(n, ...)`` training examples.
+      zero_tol: outputs with a smaller norm count as collapsed to zero.
+
+    Returns:
+      ``(index, cos)``: ``(m,)`` index of the example with the largest |cos| (-1 for a
+      collapsed output) and the ``(m, n)`` matrix of |cos| (0 for collapsed outputs).
+    """
+    out = np.asarray(outputs, np.float64).reshape(len(outputs), -1)
+    ex = np.asarray(examples, np.float64).reshape(len(examples), -1)
+    norms = np.linalg.norm(out, axis=1)
+    collapsed = norms <= zero_tol
+    cos = np.abs(out @ ex.T) / (np.where(collapsed, 1.0, norms)[:, None]
+                                 * np.linalg.norm(ex, axis=1)[None, :])  # fmt: skip
+    cos[collapsed] = 0.0
+    return np.where(collapsed, -1, cos.argmax(axis=1)), cos
+
+
 def truncated_svd_operator(matrix, k: int) -> np.ndarray:
     """The operator with all but its top ``k`` singular components zeroed ([DS] App D Table 1)."""
     u, s, vt = np.linalg.svd(np.asarray(matrix, np.float64))

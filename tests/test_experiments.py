@@ -90,6 +90,20 @@ def test_mo1_depth_sweep_quick_memorizes_only_when_deep(tmp_path):
     assert (workdir / "depth_sweep.png").exists()
 
 
+def test_mo1_nonlinear_depth_quick_outputs_individual_training_images(tmp_path):
+    overrides = ["num_seeds=1", "num_test_inputs=32", "progress=False"]
+    config = experiments.prepare_config("mo1-nonlinear-depth", "quick", overrides)
+    workdir = experiments.run_experiment("mo1-nonlinear-depth", config, tmp_path / "run")
+    metrics = experiments.load_metrics(workdir)
+    fig4, fig5 = metrics["fig4_29_layers"], metrics["fig5_5_layers_skips"]
+    assert max(fig4["final_loss_per_seed"]) <= 1e-6 and max(fig5["final_loss_per_seed"]) <= 1e-6
+    assert fig4["median_abs_cos_nearest"][0] > 0.99  # Gaussian noise in, training image out
+    assert fig4["share_collapsed_to_zero"][0] < 0.3
+    # individual images, not combinations: near one training image, orthogonal to the other
+    assert fig5["median_abs_cos_nearest"][0] > 0.5 > 0.05 > fig5["median_abs_cos_others"][0]
+    assert min(fig5["nearest_counts"][0]) > 0  # both training images are reached
+
+
 def test_cli_run_with_overrides_and_user_errors(tmp_path, capsys):
     argv = ["run", "network-ds", "--workdir", str(tmp_path / "bad")]
     assert cli.main([*argv, "--config.num_sedes=2"]) == 2

@@ -2,6 +2,7 @@ import numpy as np
 import pytest
 
 from memjax import spectral
+from memjax.spectral import nearest_example
 
 
 def test_eigenspectrum_sorts_by_magnitude_with_conjugates_in_order():
@@ -46,3 +47,12 @@ def test_truncated_svd_keeps_top_components():
     np.testing.assert_allclose(
         spectral.truncated_svd_operator(a, 3), (u[:, :3] * [5, 3, 1]) @ u[:, :3].T, atol=1e-12
     )
+
+
+def test_nearest_example_names_the_image_and_flags_collapsed_outputs():
+    examples = np.eye(3)[:2].reshape(2, 1, 3)
+    outputs = np.array([[0.1, -2.0, 0.0], [3.0, 0.1, 0.0], [0.0, 0.0, 0.0], [1.0, 1.0, 5.0]])
+    index, cos = nearest_example(outputs.reshape(4, 1, 3), examples)
+    assert index.tolist() == [1, 0, -1, 0]
+    assert cos[0, 1] > 0.99 and cos[0, 0] < 0.1 and np.all(cos[2] == 0)
+    np.testing.assert_allclose(cos[3], [1 / np.sqrt(27)] * 2)
