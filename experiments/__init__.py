@@ -22,6 +22,7 @@ EXPERIMENTS = {
     "mo1-table2": "experiments.mo1_table2",
     "mo1-depth-sweep": "experiments.mo1_depth_sweep",
     "mo1-nonlinear-depth": "experiments.mo1_nonlinear_depth",
+    "mo1-d1": "experiments.mo1_d1",
 }
 
 PRESETS = ("quick", "paper")

@@ -104,6 +104,25 @@ def test_mo1_nonlinear_depth_quick_outputs_individual_training_images(tmp_path):
     assert min(fig5["nearest_counts"][0]) > 0  # both training images are reached
 
 
+def test_mo1_d1_quick_memorizes_two_cifar_images_early(tmp_path):
+    overrides = [
+        "filters=16",
+        "train.max_steps=600",
+        "snapshot_steps=(600,)",
+        "train.progress=False",
+    ]
+    config = experiments.prepare_config("mo1-d1", "quick", overrides)
+    workdir = experiments.run_experiment("mo1-d1", config, tmp_path / "run")
+    metrics = experiments.load_metrics(workdir)
+    linear = metrics["linear"]["snapshots"]["600"]
+    top = linear["top_abs_eigenvalues"]
+    assert top[0] > 0.8 and top[1] > 0.8 and top[2] < 0.2  # rank ≈ 2 = number of images
+    assert linear["top_eigenvector_distance_to_span"][0] < 0.3
+    nonlinear = metrics["leaky_relu"]["snapshots"]["600"]
+    assert np.median(nonlinear["abs_cos_nearest"]) > 0.8  # noise in, a training image out
+    assert {"outputs_linear.png", "outputs_leaky_relu.png"} <= {p.name for p in workdir.iterdir()}
+
+
 def test_cli_run_with_overrides_and_user_errors(tmp_path, capsys):
     argv = ["run", "network-ds", "--workdir", str(tmp_path / "bad")]
     assert cli.main([*argv, "--config.num_sedes=2"]) == 2
