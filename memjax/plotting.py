@@ -96,3 +96,29 @@ def spectrum_plot(
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def strip_plot(
+    values: dict[str, np.ndarray],
+    path: Path,
+    ylabel: str,
+    title: str | None = None,
+    log: bool = True,
+) -> None:
+    """One column of points per label (e.g. a metric per seed for each initialization)."""
+    fig, ax = plt.subplots(figsize=(1.3 * len(values) + 2.5, 3.6))
+    for i, points in enumerate(values.values()):
+        points = np.asarray(points, np.float64)
+        jitter = np.linspace(-0.15, 0.15, points.size) if points.size > 1 else np.zeros(1)
+        ax.scatter(i + jitter, points, s=14, alpha=0.7, color=f"C{i}")
+        ax.hlines(np.median(points), i - 0.3, i + 0.3, color="k", lw=1.5)
+    ax.set_xticks(range(len(values)), list(values), rotation=20, fontsize=8)
+    ax.set_ylabel(ylabel)
+    if log:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3, axis="y")
+    if title:
+        ax.set_title(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)

@@ -28,7 +28,7 @@ def test_network_ds_quick_reproduces_rank_equals_dim_span(tmp_path):
         "outputs.png",
         "spectrum.png",
         "eigenvectors.png",
-        "params_point_map.msgpack",
+        "params_point_map_pytorch.msgpack",
     } <= files
     metrics = experiments.load_metrics(workdir)
     assert json.loads((workdir / "config.json").read_text())["num_seeds"] == 4
@@ -37,6 +37,14 @@ def test_network_ds_quick_reproduces_rank_equals_dim_span(tmp_path):
     point_map = metrics["point_map"]
     assert abs(point_map["top_abs_eigenvalue"]["median"] - 1) < 1e-2
     assert point_map["second_abs_eigenvalue"]["max"] < 0.1
+    # [DS] §3: Xavier also learns the point map; Kaiming keeps a much larger second eigenvalue
+    second = {r["kernel_init"]: r["second_abs_eigenvalue"]["median"]
+              for r in [point_map, *metrics["point_map_other_inits"]]}  # fmt: skip
+    assert second["pytorch"] < 0.05 and second["xavier_normal"] < 0.15
+    assert min(second["kaiming_uniform"], second["kaiming_normal"]) > 2 * max(
+        second["xavier_uniform"], second["xavier_normal"]
+    )
+    assert "initializations.png" in files
     names = [s["name"] for s in metrics["training_sets"]]
     assert names == ["basis_1", "basis_2", "basis_3", "basis_4", "dependent_4"]
     for s in metrics["training_sets"]:
