@@ -31,7 +31,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from memjax import plotting, spectral
+from memjax import plotting, runs, spectral
 from memjax.data import gaussian_images, load_sample, to_float
 from memjax.models import Conv, ConvAutoencoder, Upsample
 from memjax.operator import model_operator
@@ -53,12 +53,15 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     config.filters = 32 if preset == "quick" else 64
     config.train_images = (12, 3)  # shipped CIFAR-10 test images: a dog (label 5), a plane
     config.num_test_inputs = 16
-    config.snapshot_steps = (100, 1000) if preset == "quick" else (100, 1000, 10000)
     config.nonlinear = True
-    config.train = ml_collections.ConfigDict(
-        dict(optimizer="adam", learning_rate=1e-4, max_steps=1000 if preset == "quick" else 10000,
-             loss_tol=0.0, min_decrease=0.0, progress=True)
-    )  # fmt: skip
+    config.train = runs.as_config(
+        TrainConfig(
+            "adam",
+            1e-4,
+            max_steps=1000 if preset == "quick" else 10000,
+            snapshot_steps=(100, 1000) if preset == "quick" else (100, 1000, 10000),
+        )
+    )
     return config
 
 
@@ -67,7 +70,7 @@ def run(config: ml_collections.ConfigDict, workdir: Path) -> dict:
     images, labels = load_sample("cifar10")
     data = jnp.asarray(to_float(images[list(config.train_images)]))
     tests = gaussian_images(jax.random.PRNGKey(config.seed), config.num_test_inputs, data.shape[1:])
-    train_config = TrainConfig(**config.train.to_dict(), snapshot_steps=config.snapshot_steps)
+    train_config = TrainConfig(**config.train.to_dict())
     metrics = {"train_labels": labels[list(config.train_images)]}
     activations = ("linear", "leaky_relu") if config.nonlinear else ("linear",)
     for activation in activations:

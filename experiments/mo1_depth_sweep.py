@@ -25,7 +25,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from memjax import spectral, theory
+from memjax import plotting, runs, spectral, theory
 from memjax.models import DeepConvStack
 from memjax.operator import model_operator
 from memjax.train import TrainConfig, train_seeds
@@ -41,9 +41,9 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     config.num_examples = 1
     config.depths = (1, 2, 3, 5, 7, 9, 12) if preset == "quick" else tuple(range(1, 17))
     config.kernel_init = "uniform:0.1:0.3"
-    config.train = ml_collections.ConfigDict(
-        dict(optimizer="gd", learning_rate=0.02, max_steps=30000 if preset == "quick" else 100000,
-             loss_tol=1e-6, min_decrease=0.0, progress=True, nonfinite="stop")
+    config.train = runs.as_config(
+        TrainConfig("gd", 0.02, max_steps=30000 if preset == "quick" else 100000, loss_tol=1e-6,
+                    nonfinite="stop")
     )  # fmt: skip
     return config
 
@@ -102,9 +102,7 @@ def _plot(metrics, path):
     ax.set_title(f"{s}×{s} images, {n} training example(s)", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    plotting.save(fig, path)
 
 
 def _print(metrics):

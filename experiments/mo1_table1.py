@@ -27,7 +27,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from memjax import plotting, spectral, theory
+from memjax import plotting, runs, spectral, theory
 from memjax.models import ConvAutoencoder, stride1_stack_layers
 from memjax.operator import model_operator
 from memjax.train import TrainConfig, train_seeds
@@ -52,9 +52,9 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     config.filters = (1, 16) if preset == "quick" else (1, 16, 128)
     config.kernel_init = "pytorch"
     config.init_scale = 1.0
-    config.train = ml_collections.ConfigDict(
-        dict(optimizer="gd", learning_rate=0.1, max_steps=10000 if preset == "quick" else 100000,
-             loss_tol=1e-6, min_decrease=0.0, progress=True, nonfinite="stop")
+    config.train = runs.as_config(
+        TrainConfig("gd", 0.1, max_steps=10000 if preset == "quick" else 100000, loss_tol=1e-6,
+                    nonfinite="stop")
     )  # fmt: skip
     return config
 
@@ -140,9 +140,7 @@ def _plot(rows, config, workdir):
     ax.set_xticks(list(config.convs))
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(workdir / "third_eigenvalue.png", dpi=110)
-    plt.close(fig)
+    plotting.save(fig, workdir / "third_eigenvalue.png")
     spectra = {f"{r['convs']} convs, {r['filters']} filters": r["abs_eigenvalues_per_seed"][0]
                for r in rows if len(r["abs_eigenvalues_per_seed"])}  # fmt: skip
     plotting.spectrum_plot(

@@ -178,9 +178,7 @@ def _plot(rows, workdir):
                  fontsize=9)  # fmt: skip
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(workdir / "init_sweep.png", dpi=110)
-    plt.close(fig)
+    plotting.save(fig, workdir / "init_sweep.png")
     spectra = {
         _label(r): r["init_sweep"][
             [s["init_value"] for s in r["init_sweep"]].index(r["best_init_value"])

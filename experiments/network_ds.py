@@ -63,16 +63,7 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     config.num_test_inputs = 6
     # [DS] §3: Xavier also gives the point map; Kaiming, meant for ReLU nets, does not.
     config.compare_inits = ("xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal")
-    config.train = ml_collections.ConfigDict(
-        dict(
-            optimizer="adam",
-            learning_rate=1e-3,
-            max_steps=2000,
-            loss_tol=1e-12,
-            min_decrease=0.0,
-            progress=True,
-        )
-    )
+    config.train = runs.as_config(TrainConfig("adam", 1e-3, max_steps=2000, loss_tol=1e-12))
     return config
 
 

@@ -12,6 +12,13 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
+def save(fig, path: Path) -> None:
+    """Lays out, writes (PNG at 110 dpi) and closes a figure."""
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def to_display(image) -> np.ndarray:
     """A ``(C, H, W)`` image as ``(H, W)`` or ``(H, W, 3)`` scaled to [0, 1] for imshow.
 
@@ -61,9 +68,7 @@ def image_grid(
         axes[i, 0].set_ylabel(row_labels[i], fontsize=8, rotation=0, ha="right", va="center")
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 def spectrum_plot(
@@ -93,9 +98,7 @@ def spectrum_plot(
     ax.legend(fontsize=7)
     if title:
         ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)
 
 
 def strip_plot(
@@ -119,6 +122,4 @@ def strip_plot(
     ax.grid(alpha=0.3, axis="y")
     if title:
         ax.set_title(title, fontsize=9)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
+    save(fig, path)

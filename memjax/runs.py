@@ -38,6 +38,14 @@ def to_jsonable(value):
     return value
 
 
+def as_config(instance) -> ml_collections.ConfigDict:
+    """A dataclass (e.g. ``TrainConfig``) as a ConfigDict, so its fields are overridable keys.
+
+    Rebuild it with ``TrainConfig(**config.train.to_dict())``.
+    """
+    return ml_collections.ConfigDict(dataclasses.asdict(instance))
+
+
 def write_json(path: Path, value) -> None:
     Path(path).write_text(json.dumps(to_jsonable(value), indent=2) + "\n")
 

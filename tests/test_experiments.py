@@ -116,7 +116,7 @@ def test_mo1_d1_quick_memorizes_two_cifar_images_early(tmp_path):
     overrides = [
         "filters=16",
         "train.max_steps=600",
-        "snapshot_steps=(600,)",
+        "train.snapshot_steps=(600,)",
         "train.progress=False",
     ]
     config = experiments.prepare_config("mo1-d1", "quick", overrides)
