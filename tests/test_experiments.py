@@ -131,6 +131,29 @@ def test_mo1_d1_quick_memorizes_two_cifar_images_early(tmp_path):
     assert {"outputs_linear.png", "outputs_leaky_relu.png"} <= {p.name for p in workdir.iterdir()}
 
 
+def test_ds_point_map_quick_downsampling_loses_the_input_and_nd_keeps_it(tmp_path):
+    overrides = [
+        "train.max_steps=100",
+        "train.snapshot_steps=(100,)",
+        "num_test_inputs=4",
+        "train.progress=False",
+    ]
+    config = experiments.prepare_config("ds-point-map", "quick", overrides)
+    workdir = experiments.run_experiment("ds-point-map", config, tmp_path / "run")
+    metrics = experiments.load_metrics(workdir)
+    assert metrics["train_label"] == 6  # a frog, as in [DS] Fig 2
+    d, nd = metrics["D"]["snapshots"]["100"], metrics["ND"]["snapshots"]["100"]
+    key_in, key_train = "median_abs_corr_output_input", "median_abs_corr_output_training_image"
+    assert d["gaussian"][key_in] < 0.1 < 0.4 < nd["gaussian"][key_in]
+    assert nd["squares"][key_in] > 0.9 and nd["cifar"][key_in] > 0.8
+    # D leans towards the training image more (CIFAR inputs: within noise at 4 inputs)
+    for kind in ("gaussian", "squares"):
+        assert d[kind][key_train] > nd[kind][key_train]
+    assert {"outputs_network_D.png", "outputs_network_ND.png"} <= {
+        p.name for p in workdir.iterdir()
+    }
+
+
 def test_cli_run_with_overrides_and_user_errors(tmp_path, capsys):
     argv = ["run", "network-ds", "--workdir", str(tmp_path / "bad")]
     assert cli.main([*argv, "--config.num_sedes=2"]) == 2
