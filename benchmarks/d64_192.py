@@ -6,6 +6,7 @@ Measures, each part in a fresh subprocess so that peak memory is its own:
     and PyTorch eager with the same initial weights;
   - the full 3072 × 3072 operator: ``memjax.operator.model_operator`` (linearize + chunked jvp)
     and ``torch.func.jacfwd``, with time and peak RSS;
+  - top-16 eigenvalues: dense (operator + LAPACK eig) vs matrix-free Arnoldi on the jvp;
   - two floors for the operator: the FLOP floor, forward FLOPs (XLA's cost analysis) × d ÷
     the measured float32 matmul rate; and d forward passes as XLA's batched convolutions,
     which is what any conv-based jvp must pay. On a 2-core CPU (Nov 2026) XLA's convolutions
@@ -195,6 +196,29 @@ def part_jax_operator(weights_path):
     }
 
 
+def part_spectrum(weights_path):
+    """Top-16 eigenvalues: dense (operator + LAPACK eig) vs matrix-free Arnoldi on the jvp."""
+    import functools
+
+    from memjax import spectral
+    from memjax.operator import model_operator, top_eigenvalues
+
+    model, params, x = _setup_jax(weights_path)
+    model_operator(model, params, x[0]).block_until_ready()  # compile outside the timing
+    start = time.perf_counter()
+    dense = spectral.eigenspectrum(model_operator(model, params, x[0]))
+    dense_s = time.perf_counter() - start
+    start = time.perf_counter()
+    values, _ = top_eigenvalues(functools.partial(model.apply, params), x[0], k=16)
+    arnoldi_s = time.perf_counter() - start
+    return {
+        "dense_top16_s": dense_s,
+        "arnoldi_top16_s": arnoldi_s,
+        "arnoldi_max_abs_eigenvalue_error": float(
+            np.max(np.abs(np.abs(values) - dense.magnitudes[:16]))),
+    }  # fmt: skip
+
+
 def part_torch_jacfwd(weights_path):
     import torch
 
@@ -215,6 +239,7 @@ PARTS = {
     "torch_step": part_torch_step,
     "jax_operator": part_jax_operator,
     "torch_jacfwd": part_torch_jacfwd,
+    "spectrum": part_spectrum,
 }
 
 
@@ -265,6 +290,8 @@ def _ratios(r: dict) -> dict:
         ratios["jax_operator_over_batched_forward"] = (
             r["jax_operator_s"] / r["batched_forward_floor_s"]
         )
+    if "arnoldi_top16_s" in r:
+        ratios["dense_over_arnoldi_top16"] = r["dense_top16_s"] / r["arnoldi_top16_s"]
     if "torch_jacfwd_s" in r and "jax_operator_s" in r:
         ratios["torch_jacfwd_over_jax_operator"] = r["torch_jacfwd_s"] / r["jax_operator_s"]
     return ratios
@@ -322,6 +349,17 @@ def format_table(r: dict) -> str:
             "operator peak RSS increase, torch (MiB)",
             get("torch_jacfwd_peak_rss_increase_mib", ".0f"),
             "",
+        ),
+        (
+            "top-16 |λ|, dense operator + eig (s)",
+            get("dense_top16_s", ".2f"),
+            "",
+        ),
+        (
+            "top-16 |λ|, matrix-free Arnoldi (s)",
+            get("arnoldi_top16_s", ".2f"),
+            f"{get('dense_over_arnoldi_top16', '.1f')}× faster (target ≥ 5), max |λ| error "
+            f"{get('arnoldi_max_abs_eigenvalue_error', '.1e')} (target ≤ 1e-4)",
         ),
     ]
     width = max(len(name) for name, _, _ in rows)

@@ -5,6 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+from memjax import spectral
 from memjax.models import (
     Conv,
     ConvAutoencoder,
@@ -12,7 +13,14 @@ from memjax.models import (
     network_ds,
     network_ds_identity_params,
 )
-from memjax.operator import conv_matrix, layer_matrices, model_operator, operator, product
+from memjax.operator import (
+    conv_matrix,
+    layer_matrices,
+    model_operator,
+    operator,
+    product,
+    top_eigenvalues,
+)
 
 STACKS = [
     (Conv(5, stride=2), Conv(6), Upsample(2), Conv(4, stride=2), Upsample(2), Conv(3)),
@@ -82,3 +90,18 @@ def test_layer_matrices_refuse_nonlinear_models():
 def test_operator_rejects_bad_chunk_size():
     with pytest.raises(ValueError, match="chunk_size"):
         operator(lambda v: v, jnp.ones(3), chunk_size=0)
+
+
+@pytest.mark.parametrize("activation", ["linear", "leaky_relu"])
+def test_matrix_free_top_eigenvalues_match_the_dense_spectrum(activation):
+    model = ConvAutoencoder(STACKS[0], activation=activation, kernel_init="xavier_normal")
+    x = jax.random.normal(jax.random.PRNGKey(4), (3, 8, 8))
+    params = model.init(jax.random.PRNGKey(5), x)
+    dense = spectral.eigenspectrum(model_operator(model, params, x))
+    values, vectors = top_eigenvalues(functools.partial(model.apply, params), x, k=8)
+    np.testing.assert_allclose(np.abs(values), dense.magnitudes[:8], atol=1e-5)
+    a = np.asarray(model_operator(model, params, x), np.float64)
+    residual = np.linalg.norm(a @ vectors - vectors * values, axis=0)
+    assert residual.max() < 1e-4  # they are eigenvectors of the same operator
+    with pytest.raises(ValueError, match="k must be"):
+        top_eigenvalues(functools.partial(model.apply, params), x, k=191)
