@@ -154,6 +154,26 @@ def test_ds_point_map_quick_downsampling_loses_the_input_and_nd_keeps_it(tmp_pat
     }
 
 
+def test_ds_spectra_quick_nd_is_high_rank_and_d_stores_the_image_early(tmp_path):
+    overrides = [
+        "training_sets=((3,),)",
+        "train.max_steps=200",
+        "train.snapshot_steps=(200,)",
+        "top_k=12",
+        "train.progress=False",
+    ]
+    config = experiments.prepare_config("ds-spectra", "quick", overrides)
+    workdir = experiments.run_experiment("ds-spectra", config, tmp_path / "run")
+    runs = {r["network"]: r["snapshots"]["200"] for r in
+            experiments.load_metrics(workdir)["runs"]}  # fmt: skip
+    assert runs["ND_4_4"]["count_above_threshold_in_top_k"] == 12  # high rank
+    d = runs["D_64_192"]
+    assert abs(d["top_abs_eigenvalues"][0] - 1) < 0.05
+    assert d["min_distance_to_span_over_top_eigenvectors"] < 0.5  # the image is (near) stored
+    assert abs(d["abs_eigenvalue_of_nearest_eigenvector"] - 1) < 0.05
+    assert "spectra.png" in {p.name for p in workdir.iterdir()}
+
+
 def test_cli_run_with_overrides_and_user_errors(tmp_path, capsys):
     argv = ["run", "network-ds", "--workdir", str(tmp_path / "bad")]
     assert cli.main([*argv, "--config.num_sedes=2"]) == 2
