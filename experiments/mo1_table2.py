@@ -142,6 +142,7 @@ def _init_result(value, operator, history, i, n):
         "final_loss": float(history.final_loss[i]),
         "fitted": fitted,
         "top_abs_eigenvalues": mags[:n] if mags is not None else None,
+        "abs_eigenvalues": mags,
         "max_abs_eigenvalue_rest": float(mags[n:].max(initial=0.0)) if mags is not None else None,
     }
 
@@ -182,15 +183,15 @@ def _plot(rows, workdir):
     spectra = {
         _label(r): r["init_sweep"][
             [s["init_value"] for s in r["init_sweep"]].index(r["best_init_value"])
-        ]["top_abs_eigenvalues"]
+        ]["abs_eigenvalues"]
         for r in rows
         if r["best_init_value"]
     }
     if spectra:
         plotting.spectrum_plot(
             spectra,
-            workdir / "top_eigenvalues.png",
-            title="training-example eigenvalues at the best init",
+            workdir / "spectra.png",
+            title="spectrum at the best init (memorization: n eigenvalues ≈ 1, the rest ≈ 0)",
         )
 
 
