@@ -72,6 +72,8 @@ def weyl_bound_gap(init, data) -> float:
 
 # --- Nonlinear single layer φ(Ax) ([MO1] §2.2, Thm 2 and Corollary) ---------------------------
 
+# NumPy rather than memjax.models' JAX activations: the closed forms stay float64 whether or
+# not jax_enable_x64 is set (JAX would round float64 inputs to float32 without it).
 INVERSES: dict[str, Callable[[np.ndarray], np.ndarray]] = {
     "sigmoid": lambda y: np.log(y) - np.log1p(-y),
     "tanh": np.arctanh,

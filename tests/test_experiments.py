@@ -9,6 +9,13 @@ import experiments
 from memjax import cli
 
 
+def _run_quick(name, overrides, tmp_path):
+    """Runs an experiment's quick preset with overrides; returns its folder and metrics."""
+    config = experiments.prepare_config(name, "quick", overrides)
+    workdir = experiments.run_experiment(name, config, tmp_path / "run")
+    return workdir, experiments.load_metrics(workdir)
+
+
 def test_every_experiment_is_listed(capsys):
     assert cli.main(["list"]) == 0
     out = capsys.readouterr().out
@@ -17,10 +24,7 @@ def test_every_experiment_is_listed(capsys):
 
 
 def test_network_ds_quick_reproduces_rank_equals_dim_span(tmp_path):
-    config = experiments.prepare_config(
-        "network-ds", "quick", ["num_seeds=4", "train.progress=False"]
-    )
-    workdir = experiments.run_experiment("network-ds", config, tmp_path / "run")
+    workdir, metrics = _run_quick("network-ds", ["num_seeds=4", "train.progress=False"], tmp_path)
     files = {p.name for p in workdir.iterdir()}
     assert {
         "config.json",
@@ -30,7 +34,6 @@ def test_network_ds_quick_reproduces_rank_equals_dim_span(tmp_path):
         "eigenvectors.png",
         "params_point_map_pytorch.msgpack",
     } <= files
-    metrics = experiments.load_metrics(workdir)
     assert json.loads((workdir / "config.json").read_text())["num_seeds"] == 4
     assert metrics["identity_init"]["max_abs_A_minus_I_at_init"] == 0.0
     assert metrics["identity_init"]["max_abs_A_minus_I_after_training"] < 1e-6
@@ -57,10 +60,9 @@ def test_network_ds_quick_reproduces_rank_equals_dim_span(tmp_path):
 
 def test_mo1_table1_quick_depth_lowers_the_third_eigenvalue(tmp_path):
     overrides = ["num_seeds=2", "filters=(16,)", "convs=(3, 8)", "train.progress=False"]
-    config = experiments.prepare_config("mo1-table1", "quick", overrides)
-    workdir = experiments.run_experiment("mo1-table1", config, tmp_path / "run")
+    workdir, metrics = _run_quick("mo1-table1", overrides, tmp_path)
     assert {"third_eigenvalue.png", "spectra.png"} <= {p.name for p in workdir.iterdir()}
-    rows = {r["convs"]: r for r in experiments.load_metrics(workdir)["rows"]}
+    rows = {r["convs"]: r for r in metrics["rows"]}
     for r in rows.values():
         assert r["diverged_seeds"] == 0 and r["final_loss_max"] < 1e-6
         assert r["parameters"] == r["paper_parameters"]
@@ -73,10 +75,9 @@ def test_mo1_table1_quick_depth_lowers_the_third_eigenvalue(tmp_path):
 
 def test_mo1_table2_quick_row_reproduces_with_a_large_enough_constant_init(tmp_path):
     overrides = ["rows=((2, 1, 3),)", "init_values=(0.05, 0.3)", "progress=False"]
-    config = experiments.prepare_config("mo1-table2", "quick", overrides)
-    workdir = experiments.run_experiment("mo1-table2", config, tmp_path / "run")
+    workdir, metrics = _run_quick("mo1-table2", overrides, tmp_path)
     assert "init_sweep.png" in {p.name for p in workdir.iterdir()}
-    (row,) = experiments.load_metrics(workdir)["rows"]
+    (row,) = metrics["rows"]
     small, large = row["init_sweep"]
     assert small["fitted"] and large["fitted"]
     assert abs(large["top_abs_eigenvalues"][0] - 1) < 1e-2
@@ -87,9 +88,7 @@ def test_mo1_table2_quick_row_reproduces_with_a_large_enough_constant_init(tmp_p
 
 def test_mo1_depth_sweep_quick_memorizes_only_when_deep(tmp_path):
     overrides = ["num_seeds=2", "depths=(3, 12)", "train.progress=False"]
-    config = experiments.prepare_config("mo1-depth-sweep", "quick", overrides)
-    workdir = experiments.run_experiment("mo1-depth-sweep", config, tmp_path / "run")
-    metrics = experiments.load_metrics(workdir)
+    workdir, metrics = _run_quick("mo1-depth-sweep", overrides, tmp_path)
     assert (metrics["first_depth_without_forced_zeros"], metrics["heuristic_depth"]) == (2, 9)
     shallow, deep = metrics["depths"]
     assert shallow["fitted_seeds"] == deep["fitted_seeds"] == 2
@@ -100,9 +99,7 @@ def test_mo1_depth_sweep_quick_memorizes_only_when_deep(tmp_path):
 
 def test_mo1_nonlinear_depth_quick_outputs_individual_training_images(tmp_path):
     overrides = ["num_seeds=1", "num_test_inputs=32", "progress=False"]
-    config = experiments.prepare_config("mo1-nonlinear-depth", "quick", overrides)
-    workdir = experiments.run_experiment("mo1-nonlinear-depth", config, tmp_path / "run")
-    metrics = experiments.load_metrics(workdir)
+    workdir, metrics = _run_quick("mo1-nonlinear-depth", overrides, tmp_path)
     fig4, fig5 = metrics["fig4_29_layers"], metrics["fig5_5_layers_skips"]
     assert max(fig4["final_loss_per_seed"]) <= 1e-6 and max(fig5["final_loss_per_seed"]) <= 1e-6
     assert fig4["median_abs_cos_nearest"][0] > 0.99  # Gaussian noise in, training image out
@@ -119,9 +116,7 @@ def test_mo1_d1_quick_memorizes_two_cifar_images_early(tmp_path):
         "train.snapshot_steps=(600,)",
         "train.progress=False",
     ]
-    config = experiments.prepare_config("mo1-d1", "quick", overrides)
-    workdir = experiments.run_experiment("mo1-d1", config, tmp_path / "run")
-    metrics = experiments.load_metrics(workdir)
+    workdir, metrics = _run_quick("mo1-d1", overrides, tmp_path)
     linear = metrics["linear"]["snapshots"]["600"]
     top = linear["top_abs_eigenvalues"]
     assert top[0] > 0.8 and top[1] > 0.8 and top[2] < 0.2  # rank ≈ 2 = number of images
@@ -138,9 +133,7 @@ def test_ds_point_map_quick_downsampling_loses_the_input_and_nd_keeps_it(tmp_pat
         "num_test_inputs=4",
         "train.progress=False",
     ]
-    config = experiments.prepare_config("ds-point-map", "quick", overrides)
-    workdir = experiments.run_experiment("ds-point-map", config, tmp_path / "run")
-    metrics = experiments.load_metrics(workdir)
+    workdir, metrics = _run_quick("ds-point-map", overrides, tmp_path)
     assert metrics["train_label"] == 6  # a frog, as in [DS] Fig 2
     d, nd = metrics["D"]["snapshots"]["100"], metrics["ND"]["snapshots"]["100"]
     key_in, key_train = "median_abs_corr_output_input", "median_abs_corr_output_training_image"
@@ -162,10 +155,9 @@ def test_ds_spectra_quick_nd_is_high_rank_and_d_stores_the_image_early(tmp_path)
         "top_k=12",
         "train.progress=False",
     ]
-    config = experiments.prepare_config("ds-spectra", "quick", overrides)
-    workdir = experiments.run_experiment("ds-spectra", config, tmp_path / "run")
+    workdir, metrics = _run_quick("ds-spectra", overrides, tmp_path)
     runs = {r["network"]: r["snapshots"]["200"] for r in
-            experiments.load_metrics(workdir)["runs"]}  # fmt: skip
+            metrics["runs"]}  # fmt: skip
     assert runs["ND_4_4"]["count_above_threshold_in_top_k"] == 12  # high rank
     d = runs["D_64_192"]
     assert abs(d["top_abs_eigenvalues"][0] - 1) < 0.05
