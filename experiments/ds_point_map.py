@@ -32,8 +32,8 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from memjax import plotting, runs, spectral
-from memjax.data import gaussian_images, load_sample, to_float, white_squares
+from memjax import plotting, probes, runs
+from memjax.data import load_sample, to_float
 from memjax.models import ConvAutoencoder, network_d_layers
 from memjax.train import TrainConfig, train
 
@@ -82,37 +82,26 @@ def run(config: ml_collections.ConfigDict, workdir: Path) -> dict:
 
 
 def _test_inputs(config, images, shape):
-    key_gauss, key_squares = jax.random.split(jax.random.PRNGKey(config.seed))
-    n = config.num_test_inputs
-    unseen = [i for i in range(len(images)) if i != config.train_image][:n]
-    return {
-        "gaussian": np.asarray(gaussian_images(key_gauss, n, shape)),
-        "squares": np.asarray(white_squares(key_squares, n, shape, 4, 16)),
-        "cifar": to_float(images[unseen]),
-    }
-
-
-def _apply(model, params, inputs):
-    return np.asarray(jax.vmap(lambda x: model.apply(params, x))(jnp.asarray(inputs)))
+    unseen = np.delete(images, config.train_image, axis=0)
+    return probes.probe_inputs(
+        jax.random.PRNGKey(config.seed), config.num_test_inputs, shape, to_float(unseen)
+    )
 
 
 def _correlations(model, params, train_image, tests):
     result = {}
     for kind, inputs in tests.items():
-        outputs = _apply(model, params, inputs)
-        target = np.broadcast_to(np.asarray(train_image), outputs.shape)
+        match = probes.match_outputs(probes.apply_batch(model, params, inputs), inputs, train_image)
         result[kind] = {
-            "median_abs_corr_output_training_image": float(
-                np.median(np.abs(spectral.centred_correlation(outputs, target)))),
-            "median_abs_corr_output_input": float(
-                np.median(np.abs(spectral.centred_correlation(outputs, inputs)))),
-        }  # fmt: skip
+            "median_abs_corr_output_training_image": match["median_corr_nearest"],
+            "median_abs_corr_output_input": match["median_corr_input"],
+        }
     return result
 
 
 def _plot(name, model, snapshots, train_image, tests, workdir):
     inputs = np.concatenate([tests[k][:2] for k in tests])
-    rows = [list(inputs)] + [list(_apply(model, p, inputs)) for p in snapshots.values()]
+    rows = [list(inputs)] + [list(probes.apply_batch(model, p, inputs)) for p in snapshots.values()]
     labels = ["inputs"] + [f"step {step} →" for step in snapshots]
     plotting.image_grid(
         rows + [[np.asarray(train_image[0])]],

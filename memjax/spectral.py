@@ -117,7 +117,7 @@ def centred_correlation(a, b) -> np.ndarray:
     return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
 
 
-def nearest_example(outputs, examples, zero_tol: float = 1e-12):
+def nearest_example(outputs, examples, zero_tol: float = 1e-12, centred: bool = False):
     """Which example each output is closest to in direction, and how close.
 
     For nonlinear "strong memorization" ([DS] Fig 8, [MO1] Fig 5): an output that is one
@@ -125,7 +125,9 @@ def nearest_example(outputs, examples, zero_tol: float = 1e-12):
 
     Args:
       outputs: ``(m, ...)`` outputs; examples: ``(n, ...)`` training examples.
-      zero_tol: outputs with a smaller norm count as collapsed to zero.
+      zero_tol: outputs with a smaller norm (after centring) count as collapsed.
+      centred: compare by centred correlation (each image minus its mean), as natural images
+        need; the returned matrix is then |correlation|.
 
     Returns:
       ``(index, cos)``: ``(m,)`` index of the example with the largest |cos| (-1 for a
@@ -133,6 +135,9 @@ def nearest_example(outputs, examples, zero_tol: float = 1e-12):
     """
     out = np.asarray(outputs, np.float64).reshape(len(outputs), -1)
     ex = np.asarray(examples, np.float64).reshape(len(examples), -1)
+    if centred:
+        out = out - out.mean(axis=1, keepdims=True)
+        ex = ex - ex.mean(axis=1, keepdims=True)
     norms = np.linalg.norm(out, axis=1)
     collapsed = norms <= zero_tol
     cos = np.abs(out @ ex.T) / (np.where(collapsed, 1.0, norms)[:, None]

@@ -138,7 +138,7 @@ def test_ds_point_map_quick_downsampling_loses_the_input_and_nd_keeps_it(tmp_pat
     d, nd = metrics["D"]["snapshots"]["100"], metrics["ND"]["snapshots"]["100"]
     key_in, key_train = "median_abs_corr_output_input", "median_abs_corr_output_training_image"
     assert d["gaussian"][key_in] < 0.1 < 0.4 < nd["gaussian"][key_in]
-    assert nd["squares"][key_in] > 0.9 and nd["cifar"][key_in] > 0.8
+    assert nd["squares"][key_in] > 0.9 and nd["natural"][key_in] > 0.8
     # D leans towards the training image more (CIFAR inputs: within noise at 4 inputs)
     for kind in ("gaussian", "squares"):
         assert d[kind][key_train] > nd[kind][key_train]

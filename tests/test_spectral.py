@@ -56,3 +56,15 @@ def test_nearest_example_names_the_image_and_flags_collapsed_outputs():
     assert index.tolist() == [1, 0, -1, 0]
     assert cos[0, 1] > 0.99 and cos[0, 0] < 0.1 and np.all(cos[2] == 0)
     np.testing.assert_allclose(cos[3], [1 / np.sqrt(27)] * 2)
+
+
+def test_nearest_example_centred_ignores_a_shared_brightness_offset():
+    rng = np.random.default_rng(0)
+    examples = 0.5 + 0.1 * rng.normal(size=(3, 1, 4, 4))  # all positive, like images
+    outputs = 2.0 * examples[[2, 0]] + 3.0  # scaled and brightened copies
+    index, raw = nearest_example(outputs, examples)
+    assert raw.min() > 0.9  # raw cosine cannot tell them apart
+    index, corr = nearest_example(outputs, examples, centred=True)
+    assert index.tolist() == [2, 0]
+    np.testing.assert_allclose(corr[[0, 1], [2, 0]], 1.0, atol=1e-12)
+    assert np.delete(corr[0], 2).max() < 0.8
