@@ -20,6 +20,8 @@ EXPERIMENTS = {
     "network-ds": "experiments.network_ds",
     "ds-point-map": "experiments.ds_point_map",
     "ds-spectra": "experiments.ds_spectra",
+    "ds-nonlinear": "experiments.ds_nonlinear",
+    "ds-initializations": "experiments.ds_initializations",
     "mo1-table1": "experiments.mo1_table1",
     "mo1-table2": "experiments.mo1_table2",
     "mo1-depth-sweep": "experiments.mo1_depth_sweep",

@@ -166,6 +166,31 @@ def test_ds_spectra_quick_nd_is_high_rank_and_d_stores_the_image_early(tmp_path)
     assert "spectra.png" in {p.name for p in workdir.iterdir()}
 
 
+def test_ds_nonlinear_quick_nlnd_follows_the_input_and_nld_does_not(tmp_path):
+    overrides = ["filters=16", "train.max_steps=300", "num_test_inputs=4",
+                 "training_set=(3,6,0,12)", "train.progress=False"]  # fmt: skip
+    workdir, metrics = _run_quick("ds-nonlinear", overrides, tmp_path)
+    fig7 = metrics["fig7_single_image"]
+    for kind in ("gaussian", "squares", "natural"):
+        assert fig7["NLND"][kind]["median_corr_input"] > fig7["NLD"][kind]["median_corr_input"]
+    assert fig7["NLD"]["gaussian"]["median_corr_input"] < 0.1
+    fig8 = metrics["fig8_training_set"]
+    assert fig8["n_training"] == 4
+    assert all(sum(fig8[k]["nearest_counts"]) == 4 for k in ("gaussian", "squares", "natural"))
+    assert {"fig7_NLD.png", "fig7_NLND.png", "fig8_NLD_outputs.png", "fig8_nearest_counts.png"} <= {
+        p.name for p in workdir.iterdir()
+    }
+
+
+def test_ds_initializations_quick_kaiming_starts_with_larger_outputs(tmp_path):
+    overrides = ["filters=16", "train.max_steps=50", "num_test_inputs=2", "train.progress=False",
+                 "initializations=('xavier_uniform','kaiming_uniform')"]  # fmt: skip
+    _, metrics = _run_quick("ds-initializations", overrides, tmp_path)
+    norms = {k: m["output_norm_at_init"] for k, m in metrics["initializations"].items()}
+    # Kaiming's gain √2 per layer (and fan-in scaling) vs Xavier's compounds over 6 layers
+    assert norms["kaiming_uniform"] > 5 * norms["xavier_uniform"] > 0
+
+
 def test_cli_run_with_overrides_and_user_errors(tmp_path, capsys):
     argv = ["run", "network-ds", "--workdir", str(tmp_path / "bad")]
     assert cli.main([*argv, "--config.num_sedes=2"]) == 2
