@@ -21,6 +21,7 @@ EXPERIMENTS = {
     "ds-point-map": "experiments.ds_point_map",
     "ds-spectra": "experiments.ds_spectra",
     "ds-nonlinear": "experiments.ds_nonlinear",
+    "ds-larger-sets": "experiments.ds_larger_sets",
     "ds-initializations": "experiments.ds_initializations",
     "mo1-table1": "experiments.mo1_table1",
     "mo1-table2": "experiments.mo1_table2",

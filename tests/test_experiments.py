@@ -191,6 +191,19 @@ def test_ds_initializations_quick_kaiming_starts_with_larger_outputs(tmp_path):
     assert norms["kaiming_uniform"] > 5 * norms["xavier_uniform"] > 0
 
 
+def test_ds_larger_sets_quick_truncation_below_n_components_loses_the_images(tmp_path):
+    overrides = ["fig9.a=8", "fig9.b=16", "fig9.steps=50", "fig9.top_k=6",
+                 "table1.a=8", "table1.b=16", "table1.steps=300", "table1.set_sizes=(4,)"]  # fmt: skip
+    workdir, metrics = _run_quick("ds-larger-sets", overrides, tmp_path)
+    assert len(metrics["fig9"]["top_abs_eigenvalues"]) == 6
+    (row,) = metrics["table1"]["rows"]
+    assert row["n_training"] == row["dim_span"] == 4
+    assert row["minmax_mse_all"] < 0.5 * row["minmax_mse_top_k"]["1"]
+    assert {"fig9_eigenvectors.png", "fig9_spectrum.png", "table1_rank_and_truncation.png"} <= {
+        p.name for p in workdir.iterdir()
+    }
+
+
 def test_cli_run_with_overrides_and_user_errors(tmp_path, capsys):
     argv = ["run", "network-ds", "--workdir", str(tmp_path / "bad")]
     assert cli.main([*argv, "--config.num_sedes=2"]) == 2
