@@ -41,6 +41,20 @@ def test_min_decrease_rule_and_disabled_rules():
     assert history.losses[-2] - history.losses[-1] < 1e-5
 
 
+def test_min_decrease_over_a_window_compares_losses_that_many_steps_apart():
+    config = _config(max_steps=5000, min_decrease=1e-4, decrease_window=50)
+    _, history = train(jax.random.PRNGKey(1), CONV, DATA, config)
+    assert history.stop_reason == "min_decrease"
+    losses = history.losses
+    assert history.steps % 50 == 0 and history.steps < 5000
+    # the rule fired at the first check whose 50-step decrease was below 1e-4, not earlier
+    assert losses[-51] - losses[-1] < 1e-4
+    checks = losses[:-1][::50]
+    assert np.all(checks[:-1] - checks[1:] >= 1e-4)
+    with pytest.raises(ValueError, match="decrease_window"):
+        _config(decrease_window=0)
+
+
 def test_snapshots_hold_the_parameters_of_their_step():
     config = _config(max_steps=30, snapshot_steps=(0, 10, 30), steps_per_call=4)
     params, history = train(jax.random.PRNGKey(2), CONV, DATA, config)
