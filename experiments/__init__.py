@@ -23,6 +23,7 @@ EXPERIMENTS = {
     "ds-nonlinear": "experiments.ds_nonlinear",
     "ds-larger-sets": "experiments.ds_larger_sets",
     "ds-initializations": "experiments.ds_initializations",
+    "ds-unet": "experiments.ds_unet",
     "mo1-table1": "experiments.mo1_table1",
     "mo1-table2": "experiments.mo1_table2",
     "mo1-depth-sweep": "experiments.mo1_depth_sweep",

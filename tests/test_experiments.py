@@ -167,8 +167,13 @@ def test_ds_spectra_quick_nd_is_high_rank_and_d_stores_the_image_early(tmp_path)
 
 
 def test_ds_nonlinear_quick_nlnd_follows_the_input_and_nld_does_not(tmp_path):
-    overrides = ["filters=16", "train.max_steps=300", "num_test_inputs=4",
-                 "training_set=(3,6,0,12)", "train.progress=False"]  # fmt: skip
+    overrides = [
+        "filters=16",
+        "train.max_steps=300",
+        "num_test_inputs=4",
+        "training_set=(3,6,0,12)",
+        "train.progress=False",
+    ]
     workdir, metrics = _run_quick("ds-nonlinear", overrides, tmp_path)
     fig7 = metrics["fig7_single_image"]
     for kind in ("gaussian", "squares", "natural"):
@@ -183,8 +188,13 @@ def test_ds_nonlinear_quick_nlnd_follows_the_input_and_nld_does_not(tmp_path):
 
 
 def test_ds_initializations_quick_kaiming_starts_with_larger_outputs(tmp_path):
-    overrides = ["filters=16", "train.max_steps=50", "num_test_inputs=2", "train.progress=False",
-                 "initializations=('xavier_uniform','kaiming_uniform')"]  # fmt: skip
+    overrides = [
+        "filters=16",
+        "train.max_steps=50",
+        "num_test_inputs=2",
+        "train.progress=False",
+        "initializations=('xavier_uniform','kaiming_uniform')",
+    ]
     _, metrics = _run_quick("ds-initializations", overrides, tmp_path)
     norms = {k: m["output_norm_at_init"] for k, m in metrics["initializations"].items()}
     # Kaiming's gain √2 per layer (and fan-in scaling) vs Xavier's compounds over 6 layers
@@ -192,8 +202,16 @@ def test_ds_initializations_quick_kaiming_starts_with_larger_outputs(tmp_path):
 
 
 def test_ds_larger_sets_quick_truncation_below_n_components_loses_the_images(tmp_path):
-    overrides = ["fig9.a=8", "fig9.b=16", "fig9.steps=50", "fig9.top_k=6",
-                 "table1.a=8", "table1.b=16", "table1.steps=300", "table1.set_sizes=(4,)"]  # fmt: skip
+    overrides = [
+        "fig9.a=8",
+        "fig9.b=16",
+        "fig9.steps=50",
+        "fig9.top_k=6",
+        "table1.a=8",
+        "table1.b=16",
+        "table1.steps=300",
+        "table1.set_sizes=(4,)",
+    ]
     workdir, metrics = _run_quick("ds-larger-sets", overrides, tmp_path)
     assert len(metrics["fig9"]["top_abs_eigenvalues"]) == 6
     (row,) = metrics["table1"]["rows"]
@@ -202,6 +220,16 @@ def test_ds_larger_sets_quick_truncation_below_n_components_loses_the_images(tmp
     assert {"fig9_eigenvectors.png", "fig9_spectrum.png", "table1_rank_and_truncation.png"} <= {
         p.name for p in workdir.iterdir()
     }
+
+
+def test_ds_unet_quick_outputs_the_training_image(tmp_path):
+    overrides = ["train.max_steps=200", "num_test_inputs=4", "train.progress=False"]
+    workdir, metrics = _run_quick("ds-unet", overrides, tmp_path)
+    dog = metrics["dog_12"]
+    for kind in ("squares", "natural"):
+        assert dog[kind]["median_corr_nearest_training_image"] > 0.6
+        assert dog[kind]["median_corr_input"] < 0.4
+    assert (workdir / "fig1_dog.png").exists()
 
 
 def test_cli_run_with_overrides_and_user_errors(tmp_path, capsys):

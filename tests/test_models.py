@@ -6,6 +6,7 @@ import pytest
 from memjax.models import (
     Conv,
     ConvAutoencoder,
+    UNet,
     Upsample,
     downsampling_layers,
     network_d_layers,
@@ -86,3 +87,21 @@ def test_bad_inputs_name_the_problem():
         ConvAutoencoder((Conv(1),), kernel_init="he").init(
             jax.random.PRNGKey(0), jnp.zeros((1, 4, 4))
         )
+
+
+def test_unet_is_an_hourglass_by_default_and_skips_reach_the_input():
+    image = jax.random.uniform(jax.random.PRNGKey(0), (3, 32, 32))
+    hourglass = UNet()
+    params = jax.eval_shape(hourglass.init, jax.random.PRNGKey(1), image)
+    small = UNet(features=(4, 4, 4, 4, 4))
+    out = small.apply(small.init(jax.random.PRNGKey(1), image), image)
+    assert out.shape == image.shape and float(out.min()) > 0 and float(out.max()) < 1  # sigmoid
+    # DIP's channels and kernels: 5×5 convs down, 3×3 up, 16 → 128 channels
+    assert params["params"]["down0_a"]["kernel"].shape == (5, 5, 3, 16)
+    assert params["params"]["up4_a"]["kernel"].shape == (3, 3, 128, 128)
+    assert "skip0" not in params["params"]
+    with_skips = UNet(features=(8, 8), skip_channels=4)
+    params = with_skips.init(jax.random.PRNGKey(1), image)
+    assert params["params"]["up0_a"]["kernel"].shape == (3, 3, 4 + 8, 8)
+    with pytest.raises(ValueError, match="divisible by 32"):
+        hourglass.apply(params, jnp.zeros((3, 24, 24)))

@@ -12,6 +12,7 @@ from memjax.models.conv import ACTIVATIONS, Conv, ConvAutoencoder, Upsample, out
 from memjax.models.deep import DeepConvStack
 from memjax.models.fc import SingleLayerFC
 from memjax.models.initializers import INITIALIZERS, get_initializer
+from memjax.models.unet import UNet
 
 __all__ = [
     "ACTIVATIONS",
@@ -20,6 +21,7 @@ __all__ = [
     "ConvAutoencoder",
     "DeepConvStack",
     "SingleLayerFC",
+    "UNet",
     "Upsample",
     "downsampling_layers",
     "get_initializer",

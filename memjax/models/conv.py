@@ -20,6 +20,7 @@ from memjax.models.initializers import fans, get_initializer, pytorch_bias_init
 ACTIVATIONS = {
     "linear": lambda x: x,
     "leaky_relu": nn.leaky_relu,  # slope 0.01, PyTorch's default
+    "leaky_relu_0.2": lambda x: nn.leaky_relu(x, 0.2),  # Deep Image Prior's networks
     "relu": nn.relu,
     "sigmoid": nn.sigmoid,
     "tanh": jnp.tanh,
