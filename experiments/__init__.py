@@ -29,6 +29,7 @@ EXPERIMENTS = {
     "mo1-depth-sweep": "experiments.mo1_depth_sweep",
     "mo1-nonlinear-depth": "experiments.mo1_nonlinear_depth",
     "mo1-d1": "experiments.mo1_d1",
+    "mo1-d2": "experiments.mo1_d2",
 }
 
 PRESETS = ("quick", "paper")

@@ -126,6 +126,24 @@ def test_mo1_d1_quick_memorizes_two_cifar_images_early(tmp_path):
     assert {"outputs_linear.png", "outputs_leaky_relu.png"} <= {p.name for p in workdir.iterdir()}
 
 
+def test_mo1_d2_quick_constant_init_keeps_channels_equal_and_stores_one_image(tmp_path):
+    overrides = [
+        "filters=8",
+        "depth=12",
+        "train.max_steps=300",
+        "num_test_inputs=4",
+        "initializations=('xavier_uniform','kaiming_uniform')",
+        "train.progress=False",
+    ]
+    _, metrics = _run_quick("mo1-d2", overrides, tmp_path)
+    linear = metrics["fig3_linear"]
+    assert linear["max_hidden_channel_spread"] == 0.0  # the constant init's symmetry holds
+    top = linear["top_abs_eigenvalues"]
+    assert top[1] < 1e-3 * top[0]  # rank one: the single image is all it stores
+    norms = {k: m["output_norm_at_init"] for k, m in metrics["fig8_nonlinear"].items()}
+    assert norms["kaiming_uniform"] > 20 * norms["xavier_uniform"]  # 72x at depth 12
+
+
 def test_ds_point_map_quick_downsampling_loses_the_input_and_nd_keeps_it(tmp_path):
     overrides = [
         "train.max_steps=100",
