@@ -30,9 +30,14 @@ from tqdm.auto import tqdm
 from memjax.models.conv import ConvAutoencoder
 from memjax.models.deep import DeepConvStack
 
-OPTIMIZERS: dict[str, Callable[[float], optax.GradientTransformation]] = {
+
+def _momentum(learning_rate):
+    return optax.sgd(learning_rate, momentum=0.9)
+
+
+OPTIMIZERS: dict[str, Callable[..., optax.GradientTransformation]] = {
     "gd": optax.sgd,
-    "momentum": lambda lr: optax.sgd(lr, momentum=0.9),
+    "momentum": _momentum,
     "adam": optax.adam,
     "adagrad": optax.adagrad,
     "rmsprop": optax.rmsprop,
@@ -40,12 +45,20 @@ OPTIMIZERS: dict[str, Callable[[float], optax.GradientTransformation]] = {
 }
 
 
-def make_optimizer(name: str, learning_rate: float) -> optax.GradientTransformation:
-    """An Optax optimizer by name: gd, momentum (0.9), adam, adagrad, rmsprop, adamax."""
+def make_optimizer(
+    name: str, learning_rate: float, injectable: bool = False
+) -> optax.GradientTransformation:
+    """An Optax optimizer by name: gd, momentum (0.9), adam, adagrad, rmsprop, adamax.
+
+    ``injectable`` keeps the learning rate in the optimizer state
+    (``optax.inject_hyperparams``), so a vmapped sweep can give each run its own rate.
+    """
     if name not in OPTIMIZERS:
         raise ValueError(f"unknown optimizer {name!r}; choose one of {', '.join(OPTIMIZERS)}")
     if not learning_rate > 0:
         raise ValueError(f"learning_rate must be positive, got {learning_rate}")
+    if injectable:
+        return optax.inject_hyperparams(OPTIMIZERS[name])(learning_rate=learning_rate)
     return OPTIMIZERS[name](learning_rate)
 
 
@@ -167,9 +180,11 @@ def _step(state: TrainState, data, limit, *, apply, tx, config: TrainConfig):
 
 
 @functools.lru_cache(maxsize=64)
-def _make_chunk(model: nn.Module, config: TrainConfig, steps: int, n_seeds: int | None):
+def _make_chunk(
+    model: nn.Module, config: TrainConfig, steps: int, n_seeds: int | None, injectable: bool
+):
     """The compiled chunk of ``steps`` steps, cached so repeated runs do not recompile."""
-    tx = make_optimizer(config.optimizer, config.learning_rate)
+    tx = make_optimizer(config.optimizer, config.learning_rate, injectable)
     step = functools.partial(_step, apply=model.apply, tx=tx, config=config)
 
     def chunk(state, data, limit):
@@ -238,35 +253,67 @@ def train(key, model: nn.Module, data, config: TrainConfig, init_params=None):
     return _train(key, model, data, config, init_params, n_seeds=None)
 
 
-def train_seeds(keys, model: nn.Module, data, config: TrainConfig, init_params=None):
+def train_seeds(
+    keys,
+    model: nn.Module,
+    data,
+    config: TrainConfig,
+    init_params=None,
+    learning_rates=None,
+    devices=None,
+):
     """:func:`train` vmapped over a batch of keys, in one compiled program per chunk.
 
     Args:
       init_params: optional starting parameters with a leading axis as long as ``keys``
         (e.g. one initialization per init scale: a sweep of a same-shape hyperparameter).
+      learning_rates: optional rate per run (replaces ``config.learning_rate``).
+      devices: spread the runs over these devices (their number must divide the number of
+        runs): the run axis is sharded with ``NamedSharding`` over a 1-D mesh and the same
+        compiled chunk runs on every device (GSPMD), the data replicated.
 
     Returns ``(params, history)`` whose leaves carry a leading seed axis.
     """
-    return _train(keys, model, data, config, init_params, n_seeds=len(keys))
+    return _train(keys, model, data, config, init_params, len(keys), learning_rates, devices)
 
 
-def _train(key, model, data, config, init_params, n_seeds):
+def _shard_runs(state, data, devices):
+    """Places the run axis of ``state`` across ``devices``; ``data`` on all of them."""
+    devices = list(devices)
+    n_runs = np.shape(state.step)[0]
+    if n_runs % len(devices):
+        raise ValueError(f"{n_runs} runs do not split evenly over {len(devices)} devices")
+    mesh = jax.sharding.Mesh(np.array(devices), ("runs",))
+    runs_axis = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec("runs"))
+    replicated = jax.sharding.NamedSharding(mesh, jax.sharding.PartitionSpec())
+    return jax.device_put(state, runs_axis), jax.device_put(data, replicated)
+
+
+def _train(key, model, data, config, init_params, n_seeds, learning_rates=None, devices=None):
     data = jnp.asarray(data)
     if data.ndim < 2 or data.shape[0] < 1:
         raise ValueError(f"data must be (n, *example_shape) with n ≥ 1, got shape {data.shape}")
-    tx = make_optimizer(config.optimizer, config.learning_rate)
+    injectable = learning_rates is not None
+    tx = make_optimizer(config.optimizer, config.learning_rate, injectable)
     apply = model.apply
     if n_seeds is None:
         state = _init_state(key, model, data, tx, init_params)
     else:
         state = jax.vmap(lambda k, p: _init_state(k, model, data, tx, p))(key, init_params)
+    if injectable:
+        rates = jnp.asarray(learning_rates, data.dtype)
+        if rates.shape != (n_seeds,) or not bool(jnp.all(rates > 0)):
+            raise ValueError(f"learning_rates must be {n_seeds} positive values, got {rates}")
+        state.opt_state.hyperparams["learning_rate"] = rates
+    if devices is not None and len(devices) > 1:
+        state, data = _shard_runs(state, data, devices)
     one_state = state if n_seeds is None else jax.tree.map(lambda a: a[0], state)
     steps = config.steps_per_call or default_steps_per_call(model, one_state, data)
     # Fields that do not change the compiled step are normalised so they share the cache.
     chunk_config = dataclasses.replace(
         config, snapshot_steps=(), progress=False, max_steps=0, nonfinite="raise"
     )
-    chunk = _make_chunk(model, chunk_config, steps, n_seeds)
+    chunk = _make_chunk(model, chunk_config, steps, n_seeds, injectable)
 
     losses, snapshots = [], {}
     pending = list(config.snapshot_steps)

@@ -119,7 +119,9 @@ def test_seeds_vmapped_equal_separate_runs():
 def test_a_jitted_chunk_compiles_once_across_steps_and_runs():
     config = _config(max_steps=20, steps_per_call=1)
     train(jax.random.PRNGKey(0), CONV, DATA, config)
-    chunk = _make_chunk(CONV, TrainConfig(max_steps=0, progress=False, steps_per_call=1), 1, None)
+    chunk = _make_chunk(
+        CONV, TrainConfig(max_steps=0, progress=False, steps_per_call=1), 1, None, False
+    )
     assert chunk._cache_size() == 1
     train(jax.random.PRNGKey(5), CONV, DATA, _config(max_steps=40, steps_per_call=1))
     assert chunk._cache_size() == 1

@@ -10,13 +10,14 @@ from memjax.models.architectures import (
 )
 from memjax.models.conv import ACTIVATIONS, Conv, ConvAutoencoder, Upsample, output_shape
 from memjax.models.deep import DeepConvStack
-from memjax.models.fc import SingleLayerFC
+from memjax.models.fc import MLPAutoencoder, SingleLayerFC
 from memjax.models.initializers import INITIALIZERS, get_initializer
 from memjax.models.unet import UNet
 
 __all__ = [
     "ACTIVATIONS",
     "INITIALIZERS",
+    "MLPAutoencoder",
     "Conv",
     "ConvAutoencoder",
     "DeepConvStack",

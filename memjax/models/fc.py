@@ -27,3 +27,24 @@ class SingleLayerFC(nn.Module):
         d = math.prod(x.shape)
         kernel = self.param("kernel", get_initializer(self.kernel_init), (d, d), x.dtype)
         return get_activation(self.activation)(jnp.ravel(x) @ kernel).reshape(x.shape)
+
+
+class MLPAutoencoder(nn.Module):
+    """A fully connected autoencoder on the flattened example: ``hidden`` layers, then back to
+    the input size; ``activation`` after every hidden layer (PyTorch-default kernels, zero
+    biases)."""
+
+    hidden: tuple[int, ...] = (2048, 2048, 2048)
+    activation: str = "relu"
+    use_bias: bool = True
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        act = get_activation(self.activation)
+        h = jnp.ravel(x)
+        for i, width in enumerate((*self.hidden, h.shape[0])):
+            h = nn.Dense(width, use_bias=self.use_bias, kernel_init=get_initializer("pytorch"),
+                         name=f"dense{i}")(h)  # fmt: skip
+            if i < len(self.hidden):
+                h = act(h)
+        return h.reshape(x.shape)

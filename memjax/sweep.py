@@ -1,0 +1,95 @@
+"""Sweeps: many training runs of one model (seeds, learning rates, init scales) at once.
+
+``sweep`` trains one run per key, either vmapped into one program (``train_seeds``) or one
+after another (``train``), and returns the same stacked ``(params, History)`` either way.
+Which is faster depends on the backend and the model: under ``vmap`` a convolution with
+per-run weights becomes a grouped convolution, which XLA:CPU runs slower than separate
+convolutions (``benchmarks/sweeps.py`` measures it), while dense layers batch well everywhere.
+``strategy="auto"`` picks from that measurement: sequential for conv nets on the CPU,
+vmapped otherwise.
+
+With several devices (GPUs, or hosts joined by ``jax.distributed.initialize()``), a vmapped
+sweep spreads its runs over them: ``devices=jax.devices()`` shards the run axis with a
+``NamedSharding`` and every device trains its share in the same compiled program.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+
+import flax.linen as nn
+import jax
+import numpy as np
+
+from memjax.models.conv import ConvAutoencoder
+from memjax.models.deep import DeepConvStack
+from memjax.models.unet import UNet
+from memjax.train import History, TrainConfig, train, train_seeds
+
+STRATEGIES = ("auto", "vmap", "sequential")
+CONV_MODELS = (ConvAutoencoder, DeepConvStack, UNet)
+
+
+def default_strategy(model: nn.Module, backend: str | None = None) -> str:
+    """ "sequential" for conv nets on the CPU (grouped convolutions are slow there), else "vmap"."""
+    backend = backend or jax.default_backend()
+    return "sequential" if backend == "cpu" and isinstance(model, CONV_MODELS) else "vmap"
+
+
+def sweep(
+    keys,
+    model: nn.Module,
+    data,
+    config: TrainConfig,
+    init_params=None,
+    learning_rates=None,
+    strategy: str = "auto",
+    devices=None,
+):
+    """Trains one run per key; returns ``(params, history)`` stacked along a leading run axis.
+
+    Args:
+      keys: ``(n, 2)`` PRNG keys, one per run.
+      init_params: optional starting parameters per run (leading axis ``n``), e.g. a sweep
+        over the init scale.
+      learning_rates: optional ``(n,)`` rates, one per run.
+      strategy: "vmap", "sequential" or "auto" (:func:`default_strategy`).
+      devices: for "vmap", spread the runs over these devices (see ``train_seeds``).
+    """
+    if strategy not in STRATEGIES:
+        raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
+    if strategy == "auto":
+        strategy = default_strategy(model)
+    if strategy == "vmap":
+        return train_seeds(keys, model, data, config, init_params, learning_rates, devices)
+    runs = []
+    for i, key in enumerate(keys):
+        run_config = config
+        if learning_rates is not None:
+            run_config = dataclasses.replace(config, learning_rate=float(learning_rates[i]))
+        start = None if init_params is None else jax.tree.map(lambda a, i=i: a[i], init_params)
+        runs.append(train(key, model, data, run_config, init_params=start))
+    return _stack(runs)
+
+
+def _stack(runs) -> tuple:
+    """Sequential runs as one vmapped-style result: leading run axis, losses NaN-padded."""
+    params = jax.tree.map(lambda *leaves: np.stack(leaves), *[p for p, _ in runs])
+    histories = [h for _, h in runs]
+    length = max(len(h.losses) for h in histories)
+    losses = np.full((len(runs), length), np.nan)
+    for i, h in enumerate(histories):
+        losses[i, : len(h.losses)] = h.losses
+    steps = sorted(set().union(*(h.snapshots for h in histories)))
+    snapshots = {
+        s: jax.tree.map(lambda *leaves: np.stack(leaves), *[h.snapshots[s] for h in histories])
+        for s in steps
+        if all(s in h.snapshots for h in histories)
+    }
+    return params, History(
+        losses=losses,
+        steps=np.array([h.steps for h in histories]),
+        final_loss=np.array([h.final_loss for h in histories]),
+        stop_reason=[h.stop_reason for h in histories],
+        snapshots=snapshots,
+    )
