@@ -2,9 +2,11 @@
 
 import sys
 
-from benchmarks import d64_192, loop_crossover
+from benchmarks import d64_192, loop_crossover, sweeps
 
 if __name__ == "__main__":
     d64_192.main(sys.argv[1:])
     print()
     loop_crossover.main()
+    print()
+    sweeps.main([])

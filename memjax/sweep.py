@@ -2,11 +2,12 @@
 
 ``sweep`` trains one run per key, either vmapped into one program (``train_seeds``) or one
 after another (``train``), and returns the same stacked ``(params, History)`` either way.
-Which is faster depends on the backend and the model: under ``vmap`` a convolution with
-per-run weights becomes a grouped convolution, which XLA:CPU runs slower than separate
-convolutions (``benchmarks/sweeps.py`` measures it), while dense layers batch well everywhere.
-``strategy="auto"`` picks from that measurement: sequential for conv nets on the CPU,
-vmapped otherwise.
+Which is faster depends on the backend and the run's size (``benchmarks/sweeps.py`` measures
+it on this 2-core CPU): vmapping pays off where a run is too small to keep the processor busy
+(8 runs of a 784-64-784 MLP: 2.0× faster), but once one run's step saturates the CPU the
+batched program is slower than a loop (a 3×512 MLP: 0.71×; a small conv net, whose per-run
+convolutions become grouped convolutions: 0.67×). ``strategy="auto"`` therefore vmaps on
+accelerators, and on the CPU only below ``VMAP_FLOP_LIMIT`` gradient FLOPs per run.
 
 With several devices (GPUs, or hosts joined by ``jax.distributed.initialize()``), a vmapped
 sweep spreads its runs over them: ``devices=jax.devices()`` shards the run axis with a
@@ -21,19 +22,19 @@ import flax.linen as nn
 import jax
 import numpy as np
 
-from memjax.models.conv import ConvAutoencoder
-from memjax.models.deep import DeepConvStack
-from memjax.models.unet import UNet
-from memjax.train import History, TrainConfig, train, train_seeds
+from memjax.train import History, TrainConfig, step_flops, train, train_seeds
 
 STRATEGIES = ("auto", "vmap", "sequential")
-CONV_MODELS = (ConvAutoencoder, DeepConvStack, UNet)
+# Gradient FLOPs per run below which a vmapped sweep beats a loop on the CPU
+# (benchmarks/sweeps.py, 8 runs): 4.0e6 (784-64-784 MLP) ran 2.0x faster vmapped, 6.2e7 (conv
+# D_{16,16}) 0.67x and 4.6e8 (3x512 MLP) 0.71x.
+VMAP_FLOP_LIMIT = 2e7
 
 
-def default_strategy(model: nn.Module, backend: str | None = None) -> str:
-    """ "sequential" for conv nets on the CPU (grouped convolutions are slow there), else "vmap"."""
+def default_strategy(flops: float, backend: str | None = None) -> str:
+    """ "vmap" on accelerators and for runs under ``VMAP_FLOP_LIMIT`` FLOPs on the CPU."""
     backend = backend or jax.default_backend()
-    return "sequential" if backend == "cpu" and isinstance(model, CONV_MODELS) else "vmap"
+    return "vmap" if backend != "cpu" or flops < VMAP_FLOP_LIMIT else "sequential"
 
 
 def sweep(
@@ -53,13 +54,15 @@ def sweep(
       init_params: optional starting parameters per run (leading axis ``n``), e.g. a sweep
         over the init scale.
       learning_rates: optional ``(n,)`` rates, one per run.
-      strategy: "vmap", "sequential" or "auto" (:func:`default_strategy`).
+      strategy: "vmap", "sequential" or "auto" (:func:`default_strategy` of one run's
+        gradient FLOPs).
       devices: for "vmap", spread the runs over these devices (see ``train_seeds``).
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if strategy == "auto":
-        strategy = default_strategy(model)
+        example = model.init(keys[0], jax.numpy.asarray(data)[0])
+        strategy = default_strategy(step_flops(model, example, jax.numpy.asarray(data)))
     if strategy == "vmap":
         return train_seeds(keys, model, data, config, init_params, learning_rates, devices)
     runs = []

@@ -204,6 +204,14 @@ def _make_chunk(
 SCAN_FLOP_LIMIT = 5e6
 
 
+def step_flops(model: nn.Module, params, data) -> float:
+    """FLOPs of one gradient step on ``data``, from XLA's cost analysis (inf if unknown)."""
+    grad = jax.jit(jax.grad(lambda p: mse(model.apply, p, data)))
+    cost = grad.lower(params).cost_analysis()
+    cost = cost[0] if isinstance(cost, list | tuple) else cost
+    return float((cost or {}).get("flops", float("inf")))
+
+
 def default_steps_per_call(model: nn.Module, state: TrainState, data) -> int:
     """Steps per compiled call: 1 for costly conv steps on CPU, else 200 (a ``lax.scan``).
 
@@ -213,11 +221,7 @@ def default_steps_per_call(model: nn.Module, state: TrainState, data) -> int:
     """
     if not isinstance(model, ConvAutoencoder | DeepConvStack) or jax.default_backend() != "cpu":
         return 200
-    grad = jax.jit(jax.grad(lambda p: mse(model.apply, p, data)))
-    cost = grad.lower(state.params).cost_analysis()
-    cost = cost[0] if isinstance(cost, list | tuple) else cost
-    flops = (cost or {}).get("flops", float("inf"))
-    return 200 if flops < SCAN_FLOP_LIMIT else 1
+    return 200 if step_flops(model, state.params, data) < SCAN_FLOP_LIMIT else 1
 
 
 def _init_state(key, model, data, tx, init_params):
