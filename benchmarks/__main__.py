@@ -2,7 +2,7 @@
 
 import sys
 
-from benchmarks import d64_192, loop_crossover, sweeps
+from benchmarks import d64_192, depth, loop_crossover, sweeps
 
 if __name__ == "__main__":
     d64_192.main(sys.argv[1:])
@@ -10,3 +10,5 @@ if __name__ == "__main__":
     loop_crossover.main()
     print()
     sweeps.main([])
+    print()
+    depth.main([])
