@@ -197,11 +197,12 @@ def part_jax_operator(weights_path):
 
 
 def part_spectrum(weights_path):
-    """Top-16 eigenvalues: dense (operator + LAPACK eig) vs matrix-free Arnoldi on the jvp."""
+    """Top-16 eigenvalues and singular values: dense (operator + LAPACK eig / svd) vs
+    matrix-free Arnoldi on the jvp and Lanczos on the jvp and vjp."""
     import functools
 
     from memjax import spectral
-    from memjax.operator import model_operator, top_eigenvalues
+    from memjax.operator import model_operator, top_eigenvalues, top_singular_values
 
     model, params, x = _setup_jax(weights_path)
     model_operator(model, params, x[0]).block_until_ready()  # compile outside the timing
@@ -211,7 +212,17 @@ def part_spectrum(weights_path):
     start = time.perf_counter()
     values, _ = top_eigenvalues(functools.partial(model.apply, params), x[0], k=16)
     arnoldi_s = time.perf_counter() - start
+    start = time.perf_counter()
+    dense_sv = np.linalg.svd(np.asarray(model_operator(model, params, x[0])), compute_uv=False)
+    dense_svd_s = time.perf_counter() - start
+    start = time.perf_counter()
+    _, sv, _ = top_singular_values(functools.partial(model.apply, params), x[0], k=16)
+    lanczos_s = time.perf_counter() - start
     return {
+        "dense_svd_top16_s": dense_svd_s,
+        "lanczos_svd_top16_s": lanczos_s,
+        "lanczos_max_rel_singular_value_error": float(
+            np.max(np.abs(sv - dense_sv[:16]) / dense_sv[:16])),
         "dense_top16_s": dense_s,
         "arnoldi_top16_s": arnoldi_s,
         "arnoldi_max_abs_eigenvalue_error": float(
@@ -292,6 +303,8 @@ def _ratios(r: dict) -> dict:
         )
     if "arnoldi_top16_s" in r:
         ratios["dense_over_arnoldi_top16"] = r["dense_top16_s"] / r["arnoldi_top16_s"]
+    if "lanczos_svd_top16_s" in r:
+        ratios["dense_over_lanczos_svd_top16"] = r["dense_svd_top16_s"] / r["lanczos_svd_top16_s"]
     if "torch_jacfwd_s" in r and "jax_operator_s" in r:
         ratios["torch_jacfwd_over_jax_operator"] = r["torch_jacfwd_s"] / r["jax_operator_s"]
     return ratios
@@ -360,6 +373,17 @@ def format_table(r: dict) -> str:
             get("arnoldi_top16_s", ".2f"),
             f"{get('dense_over_arnoldi_top16', '.1f')}× faster (target ≥ 5), max |λ| error "
             f"{get('arnoldi_max_abs_eigenvalue_error', '.1e')} (target ≤ 1e-4)",
+        ),
+        (
+            "top-16 σ, dense operator + svd (s)",
+            get("dense_svd_top16_s", ".2f"),
+            "",
+        ),
+        (
+            "top-16 σ, matrix-free Lanczos (s)",
+            get("lanczos_svd_top16_s", ".2f"),
+            f"{get('dense_over_lanczos_svd_top16', '.1f')}× faster, max relative σ error "
+            f"{get('lanczos_max_rel_singular_value_error', '.1e')}",
         ),
     ]
     width = max(len(name) for name, _, _ in rows)

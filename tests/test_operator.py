@@ -20,6 +20,7 @@ from memjax.operator import (
     operator,
     product,
     top_eigenvalues,
+    top_singular_values,
 )
 
 STACKS = [
@@ -105,3 +106,16 @@ def test_matrix_free_top_eigenvalues_match_the_dense_spectrum(activation):
     assert residual.max() < 1e-4  # they are eigenvectors of the same operator
     with pytest.raises(ValueError, match="k must be"):
         top_eigenvalues(functools.partial(model.apply, params), x, k=191)
+
+
+@pytest.mark.parametrize("activation", ["linear", "leaky_relu"])
+def test_matrix_free_top_singular_values_match_the_dense_svd(activation):
+    model = ConvAutoencoder(STACKS[0], activation=activation, kernel_init="xavier_normal")
+    x = jax.random.normal(jax.random.PRNGKey(4), (3, 8, 8))
+    params = model.init(jax.random.PRNGKey(5), x)
+    a = np.asarray(model_operator(model, params, x), np.float64)
+    u, s, vt = top_singular_values(functools.partial(model.apply, params), x, k=6)
+    np.testing.assert_allclose(s, np.linalg.svd(a, compute_uv=False)[:6], rtol=1e-5)
+    np.testing.assert_allclose(a @ vt.T, u * s, atol=1e-4)  # singular pairs of the same A
+    with pytest.raises(ValueError, match="k must be"):
+        top_singular_values(functools.partial(model.apply, params), x, k=192)
