@@ -2,7 +2,7 @@
 
 import sys
 
-from benchmarks import d64_192, depth, loop_crossover, sweeps
+from benchmarks import d64_192, depth, loop_crossover, spectral_radius, sweeps
 
 if __name__ == "__main__":
     d64_192.main(sys.argv[1:])
@@ -12,3 +12,5 @@ if __name__ == "__main__":
     sweeps.main([])
     print()
     depth.main([])
+    print()
+    spectral_radius.main([])

@@ -19,6 +19,7 @@ from memjax.operator import (
     model_operator,
     operator,
     product,
+    spectral_radius,
     top_eigenvalues,
     top_singular_values,
 )
@@ -119,3 +120,17 @@ def test_matrix_free_top_singular_values_match_the_dense_svd(activation):
     np.testing.assert_allclose(a @ vt.T, u * s, atol=1e-4)  # singular pairs of the same A
     with pytest.raises(ValueError, match="k must be"):
         top_singular_values(functools.partial(model.apply, params), x, k=192)
+
+
+def test_spectral_radius_at_many_points_matches_the_dense_spectra():
+    model = ConvAutoencoder(STACKS[0], activation="leaky_relu", kernel_init="xavier_normal")
+    points = jax.random.normal(jax.random.PRNGKey(6), (4, 3, 8, 8))
+    params = model.init(jax.random.PRNGKey(5), points[0])
+    apply = functools.partial(model.apply, params)
+    radii = spectral_radius(apply, points, krylov_dim=64)
+    dense = [spectral.eigenspectrum(model_operator(model, params, x)).magnitudes[0] for x in points]
+    np.testing.assert_allclose(radii, dense, rtol=1e-3)
+    assert len(set(np.round(dense, 6))) > 1  # LeakyReLU: the Jacobian differs between points
+    # a Krylov space as large as the input is exact
+    exact = spectral_radius(apply, points[:1], krylov_dim=192)
+    np.testing.assert_allclose(exact, dense[:1], rtol=1e-4)
