@@ -2,7 +2,7 @@
 
 Measures, each part in a fresh subprocess so that peak memory is its own:
   - one Adam training step: a standalone jitted step, the same step inside ``memjax.train``
-    (its default ``steps_per_call``, and a ``lax.scan`` of 10 steps to show jax-ml/jax#12868),
+    (its default ``steps_per_call``, and a compiled loop of 10 steps to show jax-ml/jax#12868),
     and PyTorch eager with the same initial weights;
   - the full 3072 × 3072 operator: ``memjax.operator.model_operator`` (linearize + chunked jvp)
     and ``torch.func.jacfwd``, with time and peak RSS;
@@ -323,7 +323,7 @@ def format_table(r: dict) -> str:
             f"{get('loop_over_standalone_step', '.2f')}× standalone (target ≤ 1.3)",
         ),
         (
-            "step inside lax.scan of 10 (ms)",
+            "step inside a loop of 10 (ms)",
             get("jax_scan10_step_ms", ".2f"),
             f"{get('scan10_over_standalone_step', '.1f')}× standalone (jax-ml/jax#12868)",
         ),

@@ -1,4 +1,4 @@
-"""Where one compiled call per step beats a ``lax.scan`` of steps for conv nets on XLA:CPU.
+"""Where one compiled call per step beats a compiled loop of steps for conv nets on XLA:CPU.
 
 A convolution inside a loop body runs slower on XLA:CPU (jax-ml/jax#12868) while each host
 call costs a fixed overhead; this sweep of 3-layer stride-1 conv stacks of growing cost
@@ -37,7 +37,7 @@ def main():
         f"(SCAN_FLOP_LIMIT = {SCAN_FLOP_LIMIT:.0e})"
     )
     print(
-        f"{'image':>7} {'filters':>7} {'grad FLOPs':>10} {'1/call':>8} {'scan 50':>8} {'ratio':>6}"
+        f"{'image':>7} {'filters':>7} {'grad FLOPs':>10} {'1/call':>8} {'loop 50':>8} {'ratio':>6}"
     )
     for size, filters in CASES:
         model = ConvAutoencoder(stride1_stack_layers(3, filters, 1))

@@ -3,13 +3,14 @@
 One step (:func:`_step`) computes the loss and gradient of the current parameters, checks the
 stop rules on that loss and applies the update only if no rule fired, so a stopped run keeps
 exactly the parameters whose loss met the rule. Steps run in chunks of ``steps_per_call``
-inside one compiled call (a ``lax.scan``), and a host loop over chunks handles snapshots, the
-progress bar and NaN reports. Seeds are a ``jax.vmap`` of the same chunk over the state.
+inside one compiled call (a ``lax.while_loop`` that ends early once every run has stopped or
+reached the next snapshot), and a host loop over chunks handles snapshots, the progress bar
+and NaN reports. Seeds are a ``jax.vmap`` of the same chunk over the state.
 
 Why chunks and not one scan over the whole run: on XLA:CPU a convolution inside a loop body
 runs ~10–18× slower than the same convolution in straight-line code (jax-ml/jax#12868), so
 conv nets on CPU default to one step per call; fully connected nets use long scans, where the
-host round trip would dominate. ``benchmarks/train_loop.py`` measures both.
+host round trip would dominate. ``benchmarks/loop_crossover.py`` measures both.
 """
 
 from __future__ import annotations
@@ -186,19 +187,37 @@ def _make_chunk(
     """The compiled chunk of ``steps`` steps, cached so repeated runs do not recompile."""
     tx = make_optimizer(config.optimizer, config.learning_rate, injectable)
     step = functools.partial(_step, apply=model.apply, tx=tx, config=config)
+    if n_seeds is not None:
+        step = jax.vmap(step, in_axes=(0, None, None))
+
+    def any_active(state, limit):
+        return jnp.any(~state.stopped & (state.step < limit))
 
     def chunk(state, data, limit):
         if steps == 1:  # straight-line code: no loop for XLA:CPU to slow down
             state, loss = step(state, data, limit)
-            return state, loss[None]
-        return jax.lax.scan(lambda s, _: step(s, data, limit), state, length=steps)
+            return state, loss[..., None]
 
-    if n_seeds is not None:
-        chunk = jax.vmap(chunk, in_axes=(0, None, None))
+        # A while loop, not a scan: once every run has stopped or reached `limit` (a
+        # snapshot, the budget) the chunk ends, so a 10-step run in a 200-step chunk costs 10
+        # steps, and no skipped iteration copies the state.
+        def body(carry):
+            i, state, losses = carry
+            state, loss = step(state, data, limit)
+            return i + 1, state, losses.at[..., i].set(loss)
+
+        losses = jnp.full(jnp.shape(state.step) + (steps,), jnp.nan, data.dtype)
+        _, state, losses = jax.lax.while_loop(
+            lambda carry: (carry[0] < steps) & any_active(carry[1], limit),
+            body,
+            (jnp.zeros((), jnp.int32), state, losses),
+        )
+        return state, losses
+
     return jax.jit(chunk, donate_argnums=0)
 
 
-# Gradient FLOPs per step below which a lax.scan of steps beats one call per step for conv
+# Gradient FLOPs per step below which a loop of steps beats one call per step for conv
 # nets on CPU: benchmarks/loop_crossover.py measured the crossover between 4e6 (scan 0.7×
 # the time) and 1.5e7 (scan 2×) on the project's 2-core CPU.
 SCAN_FLOP_LIMIT = 5e6
@@ -213,7 +232,7 @@ def step_flops(model: nn.Module, params, data) -> float:
 
 
 def default_steps_per_call(model: nn.Module, state: TrainState, data) -> int:
-    """Steps per compiled call: 1 for costly conv steps on CPU, else 200 (a ``lax.scan``).
+    """Steps per compiled call: 1 for costly conv steps on CPU, else 200 (a ``lax.while_loop``).
 
     XLA:CPU runs convolutions inside loop bodies ~10–18× slower (jax-ml/jax#12868), which only
     matters once a step costs more than the per-call overhead; the step's FLOPs come from

@@ -2,6 +2,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from flax import linen as nn
 
 from memjax.models import Conv, ConvAutoencoder, SingleLayerFC, network_ds, stride1_stack_layers
 from memjax.train import TrainConfig, _make_chunk, make_optimizer, mse, train, train_seeds
@@ -125,6 +126,35 @@ def test_a_jitted_chunk_compiles_once_across_steps_and_runs():
     assert chunk._cache_size() == 1
     train(jax.random.PRNGKey(5), CONV, DATA, _config(max_steps=40, steps_per_call=1))
     assert chunk._cache_size() == 1
+
+
+_FORWARD_PASSES = []
+
+
+class _CountingAutoencoder(nn.Module):
+    """A linear map that reports every forward pass to ``_FORWARD_PASSES``."""
+
+    @nn.compact
+    def __call__(self, x):
+        jax.debug.callback(lambda: _FORWARD_PASSES.append(1))
+        return nn.Dense(x.size, use_bias=False)(x.reshape(-1)).reshape(x.shape)
+
+
+@pytest.mark.parametrize("n_seeds", [None, 2])
+def test_steps_past_the_budget_skip_the_gradient(n_seeds):
+    """A 5-step run inside a 50-step chunk evaluates the network for 5 steps, not 50."""
+    counts = {}
+    for max_steps in (5, 15):
+        _FORWARD_PASSES.clear()
+        model = _CountingAutoencoder()
+        config = _config(max_steps=max_steps, steps_per_call=50)
+        if n_seeds is None:
+            train(jax.random.PRNGKey(0), model, DATA[:1], config)
+        else:
+            keys = jax.random.split(jax.random.PRNGKey(0), n_seeds)
+            train_seeds(keys, model, DATA[:1], config)
+        counts[max_steps] = len(_FORWARD_PASSES)
+    assert counts[15] - counts[5] == 10  # a vmapped callback fires once for all seeds
 
 
 def test_bad_training_input_names_the_parameter():
