@@ -2,10 +2,20 @@
 
 import sys
 
-from benchmarks import d64_192, depth, loop_crossover, spectral_radius, sweeps
+from benchmarks import (
+    d64_192,
+    depth,
+    large_operator,
+    loop_crossover,
+    spectral_radius,
+    sweeps,
+    training_speed,
+)
 
 if __name__ == "__main__":
     d64_192.main(sys.argv[1:])
+    print()
+    training_speed.main([])
     print()
     loop_crossover.main()
     print()
@@ -14,3 +24,5 @@ if __name__ == "__main__":
     depth.main([])
     print()
     spectral_radius.main([])
+    print()
+    large_operator.main([])
