@@ -3,9 +3,9 @@
 Measures, each part in a fresh subprocess so that peak memory is its own:
   - one Adam training step: a standalone jitted step, the same step inside ``memjax.train``
     (its default ``steps_per_call``, and a compiled loop of 10 steps to show jax-ml/jax#12868),
-    and PyTorch eager with the same initial weights;
-  - the full 3072 × 3072 operator: ``memjax.operator.model_operator`` (linearize + chunked jvp)
-    and ``torch.func.jacfwd``, with time and peak RSS;
+    and PyTorch eager and ``torch.compile`` with the same initial weights;
+  - the full 3072 × 3072 operator: ``memjax.operator.model_operator`` (linearize + chunked jvp),
+    plain ``jax.jacfwd``, ``torch.func.jacfwd`` and ``torch.func.jacrev``, time and peak RSS;
   - top-16 eigenvalues: dense (operator + LAPACK eig) vs matrix-free Arnoldi on the jvp;
   - two floors for the operator: the FLOP floor, forward FLOPs (XLA's cost analysis) × d ÷
     the measured float32 matmul rate; and d forward passes as XLA's batched convolutions,
@@ -168,6 +168,24 @@ def part_torch_step(weights_path):
     return {"torch_eager_step_ms": _time(one_step, STEP_REPEATS) * 1e3}
 
 
+def part_torch_compile_step(weights_path):
+    import torch
+
+    model, x = _torch_model(weights_path)
+    opt = torch.optim.Adam(model.parameters(), lr=LR)
+    forward = torch.compile(model)
+
+    def one_step():
+        opt.zero_grad()
+        loss = torch.mean((forward(x) - x) ** 2)
+        loss.backward()
+        opt.step()
+
+    for _ in range(2):  # compilation
+        one_step()
+    return {"torch_compile_step_ms": _time(one_step, STEP_REPEATS) * 1e3}
+
+
 def part_jax_operator(weights_path):
     import jax
 
@@ -230,26 +248,58 @@ def part_spectrum(weights_path):
     }  # fmt: skip
 
 
-def part_torch_jacfwd(weights_path):
+def part_jax_plain_jacfwd(weights_path):
+    """``jax.jacfwd`` of the flattened network: all 3072 tangents in one vmapped jvp."""
+    import jax
+
+    model, params, x = _setup_jax(weights_path)
+    flat = lambda v: model.apply(params, v.reshape(x.shape[1:])).reshape(-1)  # noqa: E731
+    jacobian = jax.jit(jax.jacfwd(flat))
+    compiled = jacobian.lower(x[0].reshape(-1)).compile()
+    before = _rss_mib()
+    start = time.perf_counter()
+    compiled(x[0].reshape(-1)).block_until_ready()
+    return {
+        "jax_plain_jacfwd_s": time.perf_counter() - start,
+        "jax_plain_jacfwd_peak_rss_increase_mib": _peak_rss_mib() - before,
+        "jax_plain_jacfwd_xla_temp_mib": compiled.memory_analysis().temp_size_in_bytes / 2**20,
+    }
+
+
+def _torch_jacobian(weights_path, transform):
     import torch
 
     model, x = _torch_model(weights_path)
     before = _rss_mib()
     start = time.perf_counter()
-    with torch.no_grad():
-        torch.func.jacfwd(lambda v: model(v.reshape(1, 3, 32, 32)).reshape(-1))(x.reshape(-1))
-    return {
-        "torch_jacfwd_s": time.perf_counter() - start,
-        "torch_jacfwd_peak_rss_increase_mib": _peak_rss_mib() - before,
-    }
+    with torch.no_grad() if transform is torch.func.jacfwd else torch.enable_grad():
+        transform(lambda v: model(v.reshape(1, 3, 32, 32)).reshape(-1))(x.reshape(-1))
+    return time.perf_counter() - start, _peak_rss_mib() - before
+
+
+def part_torch_jacfwd(weights_path):
+    import torch
+
+    seconds, rss = _torch_jacobian(weights_path, torch.func.jacfwd)
+    return {"torch_jacfwd_s": seconds, "torch_jacfwd_peak_rss_increase_mib": rss}
+
+
+def part_torch_jacrev(weights_path):
+    import torch
+
+    seconds, rss = _torch_jacobian(weights_path, torch.func.jacrev)
+    return {"torch_jacrev_s": seconds, "torch_jacrev_peak_rss_increase_mib": rss}
 
 
 PARTS = {
     "matmul": part_matmul,
     "jax_step": part_jax_step,
     "torch_step": part_torch_step,
+    "torch_compile_step": part_torch_compile_step,
     "jax_operator": part_jax_operator,
+    "jax_plain_jacfwd": part_jax_plain_jacfwd,
     "torch_jacfwd": part_torch_jacfwd,
+    "torch_jacrev": part_torch_jacrev,
     "spectrum": part_spectrum,
 }
 
@@ -305,8 +355,13 @@ def _ratios(r: dict) -> dict:
         ratios["dense_over_arnoldi_top16"] = r["dense_top16_s"] / r["arnoldi_top16_s"]
     if "lanczos_svd_top16_s" in r:
         ratios["dense_over_lanczos_svd_top16"] = r["dense_svd_top16_s"] / r["lanczos_svd_top16_s"]
-    if "torch_jacfwd_s" in r and "jax_operator_s" in r:
-        ratios["torch_jacfwd_over_jax_operator"] = r["torch_jacfwd_s"] / r["jax_operator_s"]
+    if "torch_compile_step_ms" in r and "jax_loop_step_ms" in r:
+        ratios["torch_compile_over_jax_loop_step"] = (
+            r["torch_compile_step_ms"] / r["jax_loop_step_ms"]
+        )
+    for other in ("torch_jacfwd", "torch_jacrev", "jax_plain_jacfwd"):
+        if f"{other}_s" in r and "jax_operator_s" in r:
+            ratios[f"{other}_over_jax_operator"] = r[f"{other}_s"] / r["jax_operator_s"]
     return ratios
 
 
@@ -333,6 +388,11 @@ def format_table(r: dict) -> str:
             f"memjax {get('torch_eager_over_jax_loop_step', '.2f')}× faster (target ≥ 4)",
         ),
         (
+            "torch.compile step (ms)",
+            get("torch_compile_step_ms", ".2f"),
+            f"memjax {get('torch_compile_over_jax_loop_step', '.2f')}× faster (target ≥ 1.5)",
+        ),
+        (
             "operator, memjax chunked jacfwd (s)",
             get("jax_operator_s", ".2f"),
             f"{get('jax_operator_over_floor', '.2f')}× FLOP floor (target ≤ 1.25)",
@@ -353,6 +413,16 @@ def format_table(r: dict) -> str:
             f"memjax {get('torch_jacfwd_over_jax_operator', '.2f')}× faster",
         ),
         (
+            "operator, torch.func.jacrev (s)",
+            get("torch_jacrev_s", ".2f"),
+            f"memjax {get('torch_jacrev_over_jax_operator', '.2f')}× faster",
+        ),
+        (
+            "operator, plain jax.jacfwd (s)",
+            get("jax_plain_jacfwd_s", ".2f"),
+            f"memjax {get('jax_plain_jacfwd_over_jax_operator', '.2f')}× faster",
+        ),
+        (
             "operator peak RSS increase, memjax (MiB)",
             get("jax_operator_peak_rss_increase_mib", ".0f"),
             f"XLA temp {get('jax_operator_xla_temp_mib', '.0f')} MiB + output "
@@ -361,7 +431,12 @@ def format_table(r: dict) -> str:
         (
             "operator peak RSS increase, torch (MiB)",
             get("torch_jacfwd_peak_rss_increase_mib", ".0f"),
-            "",
+            f"jacrev {get('torch_jacrev_peak_rss_increase_mib', '.0f')} MiB",
+        ),
+        (
+            "operator peak RSS increase, jax.jacfwd (MiB)",
+            get("jax_plain_jacfwd_peak_rss_increase_mib", ".0f"),
+            f"XLA temp {get('jax_plain_jacfwd_xla_temp_mib', '.0f')} MiB",
         ),
         (
             "top-16 |λ|, dense operator + eig (s)",
