@@ -30,6 +30,8 @@ from pathlib import Path
 
 import numpy as np
 
+from benchmarks.timing import median_time, memjax_step_seconds, torch_adam_step
+
 LR = 1e-4
 STEP_REPEATS = 10
 
@@ -56,25 +58,13 @@ def _setup_jax(weights_path: Path):
     return model, params, x
 
 
-def _time(fn, repeats, blocks=5):
-    """Median over ``blocks`` of the mean time of ``repeats`` calls (after one warm-up call)."""
-    fn()
-    times = []
-    for _ in range(blocks):
-        start = time.perf_counter()
-        for _ in range(repeats):
-            fn()
-        times.append((time.perf_counter() - start) / repeats)
-    return float(np.median(times))
-
-
 def part_matmul(_):
     import jax
     import jax.numpy as jnp
 
     a = jax.random.normal(jax.random.PRNGKey(0), (2048, 2048), jnp.float32)
     matmul = jax.jit(lambda a: a @ a)
-    seconds = _time(lambda: matmul(a).block_until_ready(), 20)
+    seconds = median_time(lambda: matmul(a).block_until_ready(), 20)
     return {"matmul_gflops": 2 * 2048**3 / seconds / 1e9}
 
 
@@ -87,7 +77,6 @@ def part_jax_step(weights_path):
         default_steps_per_call,
         make_optimizer,
         mse,
-        train,
     )
 
     model, params, x = _setup_jax(weights_path)
@@ -105,19 +94,11 @@ def part_jax_step(weights_path):
         state[0], state[1], loss = step(*state)
         loss.block_until_ready()
 
-    standalone = _time(one_step, STEP_REPEATS)
+    standalone = median_time(one_step, STEP_REPEATS)
 
     def loop_time(steps_per_call, n, blocks=3):
-        # Per-step time inside the real loop: a run of n + 10 steps minus a run of 10 steps
-        # removes setup and the final loss evaluation; both runs are compiled beforehand.
-        def run(steps):
-            config = TrainConfig("adam", LR, steps, progress=False, steps_per_call=steps_per_call)
-            start = time.perf_counter()
-            train(None, model, x, config, init_params=params)
-            return time.perf_counter() - start
-
-        run(10)
-        return float(np.median([(run(n + 10) - run(10)) / n for _ in range(blocks)]))
+        config = TrainConfig("adam", LR, progress=False, steps_per_call=steps_per_call)
+        return memjax_step_seconds(model, x, params, config, n, blocks)
 
     default_spc = default_steps_per_call(model, _init_state(None, model, x, tx, params), x)
     return {
@@ -154,36 +135,15 @@ def _torch_model(weights_path):
 
 
 def part_torch_step(weights_path):
-    import torch
-
     model, x = _torch_model(weights_path)
-    opt = torch.optim.Adam(model.parameters(), lr=LR)
-
-    def one_step():
-        opt.zero_grad()
-        loss = torch.mean((model(x) - x) ** 2)
-        loss.backward()
-        opt.step()
-
-    return {"torch_eager_step_ms": _time(one_step, STEP_REPEATS) * 1e3}
+    step = torch_adam_step(model, x, LR)
+    return {"torch_eager_step_ms": median_time(step, STEP_REPEATS) * 1e3}
 
 
 def part_torch_compile_step(weights_path):
-    import torch
-
     model, x = _torch_model(weights_path)
-    opt = torch.optim.Adam(model.parameters(), lr=LR)
-    forward = torch.compile(model)
-
-    def one_step():
-        opt.zero_grad()
-        loss = torch.mean((forward(x) - x) ** 2)
-        loss.backward()
-        opt.step()
-
-    for _ in range(2):  # compilation
-        one_step()
-    return {"torch_compile_step_ms": _time(one_step, STEP_REPEATS) * 1e3}
+    step = torch_adam_step(model, x, LR, compiled=True)
+    return {"torch_compile_step_ms": median_time(step, STEP_REPEATS, warmup=3) * 1e3}
 
 
 def part_jax_operator(weights_path):
@@ -197,7 +157,9 @@ def part_jax_operator(weights_path):
     # The achievable floor for any conv-based jvp: d forward passes in batches of 256.
     batch = jax.random.normal(jax.random.PRNGKey(0), (256, *x.shape[1:]))
     forward_batch = jax.jit(jax.vmap(lambda v: model.apply(params, v)))
-    batched_forward_s = _time(lambda: forward_batch(batch).block_until_ready(), 1, 3) * 3072 / 256
+    batched_forward_s = (
+        median_time(lambda: forward_batch(batch).block_until_ready(), 1, 3) * 3072 / 256
+    )
     compiled = _model_operator_jit.lower(model, params, x[0], 256, False).compile()
     memory = compiled.memory_analysis()
     before = _rss_mib()

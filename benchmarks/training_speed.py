@@ -14,16 +14,16 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import time
 from pathlib import Path
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
+from benchmarks.timing import median_time, memjax_step_seconds, torch_adam_step
 from memjax.data import load_sample, to_float
 from memjax.models import Conv, ConvAutoencoder, MLPAutoencoder, Upsample, downsampling_layers
-from memjax.train import TrainConfig, train
+from memjax.train import TrainConfig
 
 LR, STEPS, BLOCKS = 1e-4, 30, 3
 
@@ -48,14 +48,8 @@ def cases() -> dict:
 
 
 def memjax_step_ms(model, data, params) -> float:
-    def run(steps):
-        config = TrainConfig("adam", LR, steps, progress=False)
-        start = time.perf_counter()
-        train(None, model, data, config, init_params=params)
-        return time.perf_counter() - start
-
-    run(10)  # compile
-    return float(np.median([(run(STEPS + 10) - run(10)) / STEPS for _ in range(BLOCKS)]) * 1e3)
+    config = TrainConfig("adam", LR, progress=False)
+    return memjax_step_seconds(model, data, params, config, STEPS, BLOCKS) * 1e3
 
 
 def torch_model(model, params):
@@ -101,24 +95,8 @@ def torch_step_ms(net, data, compiled: bool) -> float:
     import torch
 
     x = torch.from_numpy(np.array(data))  # a writable copy
-    opt = torch.optim.Adam(net.parameters(), lr=LR)
-    forward = torch.compile(net) if compiled else net
-
-    def step():
-        opt.zero_grad()
-        loss = torch.mean((forward(x).reshape(x.shape) - x) ** 2)
-        loss.backward()
-        opt.step()
-
-    for _ in range(3):  # warm-up (and compilation)
-        step()
-    times = []
-    for _ in range(BLOCKS):
-        start = time.perf_counter()
-        for _ in range(STEPS):
-            step()
-        times.append((time.perf_counter() - start) / STEPS)
-    return float(np.median(times) * 1e3)
+    step = torch_adam_step(net, x, LR, compiled)
+    return median_time(step, STEPS, BLOCKS, warmup=3) * 1e3  # warm-up compiles
 
 
 def _cell(result: dict, key: str, spec: str) -> str:
