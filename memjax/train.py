@@ -5,11 +5,11 @@ stop rules on that loss and applies the update only if no rule fired, so a stopp
 exactly the parameters whose loss met the rule. Steps run in chunks of ``steps_per_call``
 inside one compiled call (a ``lax.while_loop`` that ends early once every run has stopped or
 reached the next snapshot), and a host loop over chunks handles snapshots, the progress bar
-and NaN reports. Seeds are a ``jax.vmap`` of the same chunk over the state.
+and NaN reports. Seeds are a ``jax.vmap`` of the step inside the same loop.
 
 Why chunks and not one scan over the whole run: on XLA:CPU a convolution inside a loop body
 runs ~10–18× slower than the same convolution in straight-line code (jax-ml/jax#12868), so
-conv nets on CPU default to one step per call; fully connected nets use long scans, where the
+conv nets on CPU default to one step per call; fully connected nets use long loops, where the
 host round trip would dominate. ``benchmarks/loop_crossover.py`` measures both.
 """
 
