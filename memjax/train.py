@@ -318,7 +318,6 @@ def _train(key, model, data, config, init_params, n_seeds, learning_rates=None, 
         raise ValueError(f"data must be (n, *example_shape) with n ≥ 1, got shape {data.shape}")
     injectable = learning_rates is not None
     tx = make_optimizer(config.optimizer, config.learning_rate, injectable)
-    apply = model.apply
     if n_seeds is None:
         state = _init_state(key, model, data, tx, init_params)
     else:
@@ -364,7 +363,7 @@ def _train(key, model, data, config, init_params, n_seeds, learning_rates=None, 
         if not np.all(np.isnan(last)):
             bar.set_postfix(loss=f"{np.nanmin(last):.3e}", refresh=False)
     bar.close()
-    return state.params, _history(state, losses, snapshots, apply, data, n_seeds)
+    return state.params, _history(state, losses, snapshots, model, data, n_seeds)
 
 
 def _all_reached(state, step):
@@ -391,7 +390,15 @@ def _nonfinite_message(state, losses, config, which):
     )
 
 
-def _history(state, losses, snapshots, apply, data, n_seeds):
+@functools.lru_cache(maxsize=64)
+def _final_loss(model: nn.Module, seeds: bool):
+    """The jitted loss of the returned parameters, cached like ``_make_chunk``: a fresh jit
+    per run would recompile the forward pass every time (seconds for large nets)."""
+    loss = functools.partial(mse, model.apply)
+    return jax.jit(jax.vmap(loss, in_axes=(0, None)) if seeds else loss)
+
+
+def _history(state, losses, snapshots, model, data, n_seeds):
     if losses:
         all_losses = np.concatenate(losses, axis=-1)
         # Drop the columns where no seed was active: steps frozen at a snapshot limit.
@@ -399,8 +406,7 @@ def _history(state, losses, snapshots, apply, data, n_seeds):
         all_losses = all_losses[..., ~np.all(np.isnan(per_step), axis=0)]
     else:
         all_losses = np.zeros((n_seeds, 0) if n_seeds else (0,))
-    loss_fn = lambda p: mse(apply, p, data)  # noqa: E731
-    final = jax.jit(jax.vmap(loss_fn) if n_seeds else loss_fn)(state.params)
+    final = _final_loss(model, n_seeds is not None)(state.params, data)
     reasons = np.vectorize(STOP_REASONS.__getitem__, otypes=[object])(np.asarray(state.reason))
     return History(
         losses=all_losses,

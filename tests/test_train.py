@@ -5,7 +5,15 @@ import pytest
 from flax import linen as nn
 
 from memjax.models import Conv, ConvAutoencoder, SingleLayerFC, network_ds, stride1_stack_layers
-from memjax.train import TrainConfig, _make_chunk, make_optimizer, mse, train, train_seeds
+from memjax.train import (
+    TrainConfig,
+    _final_loss,
+    _make_chunk,
+    make_optimizer,
+    mse,
+    train,
+    train_seeds,
+)
 
 DATA = jax.random.uniform(jax.random.PRNGKey(0), (2, 1, 4, 4))
 CONV = ConvAutoencoder((Conv(3), Conv(1)))
@@ -124,8 +132,10 @@ def test_a_jitted_chunk_compiles_once_across_steps_and_runs():
         CONV, TrainConfig(max_steps=0, progress=False, steps_per_call=1), 1, None, False
     )
     assert chunk._cache_size() == 1
+    assert _final_loss(CONV, False)._cache_size() == 1
     train(jax.random.PRNGKey(5), CONV, DATA, _config(max_steps=40, steps_per_call=1))
     assert chunk._cache_size() == 1
+    assert _final_loss(CONV, False)._cache_size() == 1  # the final loss is not recompiled
 
 
 _FORWARD_PASSES = []
