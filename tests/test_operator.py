@@ -1,4 +1,5 @@
 import functools
+import re
 
 import jax
 import jax.numpy as jnp
@@ -134,3 +135,16 @@ def test_spectral_radius_at_many_points_matches_the_dense_spectra():
     # a Krylov space as large as the input is exact
     exact = spectral_radius(apply, points[:1], krylov_dim=192)
     np.testing.assert_allclose(exact, dense[:1], rtol=1e-4)
+
+
+def test_operator_runs_in_true_float32_whatever_the_default_precision():
+    # On GPUs JAX's default float32 precision is TF32 (~1e-3 relative error): the operator's
+    # convolutions must ask for HIGHEST themselves, also under an outer lower default.
+    model = ConvAutoencoder(STACKS[0])
+    x = jnp.ones((3, 8, 8))
+    params = model.init(jax.random.PRNGKey(0), x)
+    with jax.default_matmul_precision("bfloat16"):
+        jaxpr = str(jax.make_jaxpr(lambda p: model_operator(model, p, x))(params))
+    precisions = set(re.findall(r"precision=\(?([\w.]+)", jaxpr))
+    assert jaxpr.count("conv_general_dilated") >= 5
+    assert precisions == {"Precision.HIGHEST"}
