@@ -30,7 +30,15 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.timing import median_time, memjax_step_seconds, torch_adam_step
+from benchmarks.timing import (
+    flops,
+    median_time,
+    memjax_step_seconds,
+    torch_adam_step,
+    torch_device,
+    torch_float32_matmuls,
+    torch_sync,
+)
 
 LR = 1e-4
 STEP_REPEATS = 10
@@ -43,6 +51,14 @@ def _rss_mib() -> float:
 
 def _peak_rss_mib() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _jax_peak_device_mib() -> dict:
+    """Peak accelerator memory of this process (each part runs in its own), when known."""
+    import jax
+
+    stats = jax.devices()[0].memory_stats() or {}
+    return {"peak": stats["peak_bytes_in_use"] / 2**20} if "peak_bytes_in_use" in stats else {}
 
 
 def _setup_jax(weights_path: Path):
@@ -58,17 +74,32 @@ def _setup_jax(weights_path: Path):
     return model, params, x
 
 
-def part_matmul(_):
+def part_floors(_):
+    """The device, its float32 matmul rate (true float32, and JAX's default precision: TF32
+    on recent GPUs) and its memory bandwidth (a scale-by-2 reads and writes each byte once)."""
     import jax
     import jax.numpy as jnp
 
-    a = jax.random.normal(jax.random.PRNGKey(0), (2048, 2048), jnp.float32)
-    matmul = jax.jit(lambda a: a @ a)
-    seconds = median_time(lambda: matmul(a).block_until_ready(), 20)
-    return {"matmul_gflops": 2 * 2048**3 / seconds / 1e9}
+    n = 2048 if jax.default_backend() == "cpu" else 8192
+    a = jax.random.normal(jax.random.PRNGKey(0), (n, n), jnp.float32)
+    rates = {}
+    for name, precision in (("matmul_gflops", "highest"), ("matmul_default_gflops", None)):
+        matmul = jax.jit(lambda a, p=precision: jnp.matmul(a, a, precision=p))
+        seconds = median_time(lambda m=matmul: m(a).block_until_ready(), 20)
+        rates[name] = 2 * n**3 / seconds / 1e9
+    big = jnp.ones(2**28 if jax.default_backend() == "cpu" else 2**30, jnp.float32)
+    scale = jax.jit(lambda v: v * 2)
+    seconds = median_time(lambda: scale(big).block_until_ready(), 5)
+    return rates | {
+        "device": jax.devices()[0].device_kind,
+        "matmul_size": n,
+        "bandwidth_gbs": 2 * big.nbytes / seconds / 1e9,
+    }
 
 
 def part_jax_step(weights_path):
+    """Training steps at JAX's default precision (TF32 on recent GPUs; PyTorch is set to
+    match in ``_torch_model``)."""
     import jax
 
     from memjax.train import (
@@ -109,12 +140,14 @@ def part_jax_step(weights_path):
     }
 
 
-def _torch_model(weights_path):
+def _torch_model(weights_path, tf32: bool = True):
+    """The network in PyTorch on :func:`torch_device`, float32 matmuls in TF32 or not."""
     import torch
 
     from memjax.models import Conv, downsampling_layers
 
     torch.set_num_threads(os.cpu_count() or 1)
+    torch_float32_matmuls(tf32)
     layers, in_channels = [], 3
     with np.load(weights_path) as w:
         kernels = [w[f"conv{i}"] for i in range(len(w.files))]
@@ -130,20 +163,21 @@ def _torch_model(weights_path):
             layers.append(torch.nn.Upsample(scale_factor=layer.factor, mode="nearest"))
     from memjax.data import load_sample, to_float
 
-    x = torch.from_numpy(to_float(load_sample("cifar10")[0][:1]))
-    return torch.nn.Sequential(*layers), x
+    x = torch.from_numpy(to_float(load_sample("cifar10")[0][:1])).to(torch_device())
+    return torch.nn.Sequential(*layers).to(torch_device()), x
 
 
 def part_torch_step(weights_path):
     model, x = _torch_model(weights_path)
     step = torch_adam_step(model, x, LR)
-    return {"torch_eager_step_ms": median_time(step, STEP_REPEATS) * 1e3}
+    return {"torch_eager_step_ms": median_time(step, STEP_REPEATS, sync=torch_sync) * 1e3}
 
 
 def part_torch_compile_step(weights_path):
     model, x = _torch_model(weights_path)
     step = torch_adam_step(model, x, LR, compiled=True)
-    return {"torch_compile_step_ms": median_time(step, STEP_REPEATS, warmup=3) * 1e3}
+    seconds = median_time(step, STEP_REPEATS, warmup=3, sync=torch_sync)
+    return {"torch_compile_step_ms": seconds * 1e3}
 
 
 def part_jax_operator(weights_path):
@@ -152,11 +186,12 @@ def part_jax_operator(weights_path):
     from memjax.operator import _model_operator_jit, model_operator
 
     model, params, x = _setup_jax(weights_path)
-    forward = jax.jit(lambda p, v: model.apply(p, v)).lower(params, x[0]).cost_analysis()
-    forward = forward[0] if isinstance(forward, list | tuple) else forward
-    # The achievable floor for any conv-based jvp: d forward passes in batches of 256.
+    # The achievable floor for any conv-based jvp: d forward passes in batches of 256, in
+    # true float32 like the operator.
     batch = jax.random.normal(jax.random.PRNGKey(0), (256, *x.shape[1:]))
-    forward_batch = jax.jit(jax.vmap(lambda v: model.apply(params, v)))
+    with jax.default_matmul_precision("highest"):
+        forward_batch = jax.jit(jax.vmap(lambda v: model.apply(params, v)))
+        forward_batch(batch).block_until_ready()
     batched_forward_s = (
         median_time(lambda: forward_batch(batch).block_until_ready(), 1, 3) * 3072 / 256
     )
@@ -167,13 +202,13 @@ def part_jax_operator(weights_path):
     model_operator(model, params, x[0]).block_until_ready()
     seconds = time.perf_counter() - start
     return {
-        "forward_flops": forward["flops"],
+        "forward_flops": flops(lambda p, v: model.apply(p, v), params, x[0]),
         "batched_forward_floor_s": batched_forward_s,
         "jax_operator_s": seconds,
         "jax_operator_peak_rss_increase_mib": _peak_rss_mib() - before,
         "jax_operator_xla_temp_mib": memory.temp_size_in_bytes / 2**20,
         "jax_operator_xla_output_mib": memory.output_size_in_bytes / 2**20,
-    }
+    } | {f"jax_operator_{k}_device_mib": v for k, v in _jax_peak_device_mib().items()}
 
 
 def part_spectrum(weights_path):
@@ -211,13 +246,14 @@ def part_spectrum(weights_path):
 
 
 def part_jax_plain_jacfwd(weights_path):
-    """``jax.jacfwd`` of the flattened network: all 3072 tangents in one vmapped jvp."""
+    """``jax.jacfwd`` of the flattened network: all 3072 tangents in one vmapped jvp, in
+    true float32 like memjax's operator."""
     import jax
 
     model, params, x = _setup_jax(weights_path)
     flat = lambda v: model.apply(params, v.reshape(x.shape[1:])).reshape(-1)  # noqa: E731
-    jacobian = jax.jit(jax.jacfwd(flat))
-    compiled = jacobian.lower(x[0].reshape(-1)).compile()
+    with jax.default_matmul_precision("highest"):
+        compiled = jax.jit(jax.jacfwd(flat)).lower(x[0].reshape(-1)).compile()
     before = _rss_mib()
     start = time.perf_counter()
     compiled(x[0].reshape(-1)).block_until_ready()
@@ -225,36 +261,66 @@ def part_jax_plain_jacfwd(weights_path):
         "jax_plain_jacfwd_s": time.perf_counter() - start,
         "jax_plain_jacfwd_peak_rss_increase_mib": _peak_rss_mib() - before,
         "jax_plain_jacfwd_xla_temp_mib": compiled.memory_analysis().temp_size_in_bytes / 2**20,
-    }
+    } | {f"jax_plain_jacfwd_{k}_device_mib": v for k, v in _jax_peak_device_mib().items()}
 
 
-def _torch_jacobian(weights_path, transform):
+def part_precision(weights_path):
+    """How far the operator moves at JAX's default float32 precision (TF32 on recent GPUs)
+    from memjax's (true float32), both against the operator computed on the host CPU."""
+    import jax
+
+    from memjax import spectral
+    from memjax.operator import model_operator
+
+    model, params, x = _setup_jax(weights_path)
+    cpu = jax.devices("cpu")[0]
+    with jax.default_device(cpu):
+        reference = np.asarray(model_operator(model, *jax.device_put((params, x[0]), cpu)))
+    flat = lambda v: model.apply(params, v.reshape(x.shape[1:])).reshape(-1)  # noqa: E731
+    default = np.asarray(jax.jit(jax.jacfwd(flat))(x[0].reshape(-1)))
+    highest = np.asarray(model_operator(model, params, x[0]))
+    top = spectral.eigenspectrum(reference).magnitudes[:16]
+    scale = np.abs(reference).max()
+    out = {}
+    for name, a in (("default", default), ("memjax", highest)):
+        out[f"{name}_precision_max_rel_entry_error"] = float(np.abs(a - reference).max() / scale)
+        magnitudes = spectral.eigenspectrum(a).magnitudes[:16]
+        out[f"{name}_precision_max_top16_abs_eigenvalue_error"] = float(
+            np.abs(magnitudes - top).max()
+        )
+    return out
+
+
+def _torch_jacobian(weights_path, name):
+    """``torch.func.<name>`` of the flattened network in true float32, like memjax's."""
     import torch
 
-    model, x = _torch_model(weights_path)
+    transform = getattr(torch.func, name)
+    model, x = _torch_model(weights_path, tf32=False)
     before = _rss_mib()
     start = time.perf_counter()
-    with torch.no_grad() if transform is torch.func.jacfwd else torch.enable_grad():
+    with torch.no_grad() if name == "jacfwd" else torch.enable_grad():
         transform(lambda v: model(v.reshape(1, 3, 32, 32)).reshape(-1))(x.reshape(-1))
-    return time.perf_counter() - start, _peak_rss_mib() - before
+    torch_sync()
+    out = {
+        f"torch_{name}_s": time.perf_counter() - start,
+        f"torch_{name}_peak_rss_increase_mib": _peak_rss_mib() - before,
+    }
+    if x.is_cuda:
+        out[f"torch_{name}_peak_device_mib"] = torch.cuda.max_memory_allocated() / 2**20
+    return out
 
 
 def part_torch_jacfwd(weights_path):
-    import torch
-
-    seconds, rss = _torch_jacobian(weights_path, torch.func.jacfwd)
-    return {"torch_jacfwd_s": seconds, "torch_jacfwd_peak_rss_increase_mib": rss}
+    return _torch_jacobian(weights_path, "jacfwd")
 
 
 def part_torch_jacrev(weights_path):
-    import torch
-
-    seconds, rss = _torch_jacobian(weights_path, torch.func.jacrev)
-    return {"torch_jacrev_s": seconds, "torch_jacrev_peak_rss_increase_mib": rss}
+    return _torch_jacobian(weights_path, "jacrev")
 
 
 PARTS = {
-    "matmul": part_matmul,
+    "floors": part_floors,
     "jax_step": part_jax_step,
     "torch_step": part_torch_step,
     "torch_compile_step": part_torch_compile_step,
@@ -263,6 +329,7 @@ PARTS = {
     "torch_jacfwd": part_torch_jacfwd,
     "torch_jacrev": part_torch_jacrev,
     "spectrum": part_spectrum,
+    "precision": part_precision,  # accelerators only: on a CPU both precisions are the same
 }
 
 
@@ -280,9 +347,13 @@ def run_all(parts=tuple(PARTS)) -> dict:
     """Runs each part in its own process and returns all measurements with the ratios."""
     import importlib.util
 
+    import jax
+
     if importlib.util.find_spec("torch") is None:
         print("torch is not installed (pip install torch==2.13.0): skipping PyTorch parts")
         parts = [p for p in parts if not p.startswith("torch")]
+    if jax.default_backend() == "cpu":
+        parts = [p for p in parts if p != "precision"]
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         weights = Path(tmp) / "weights.npz"
@@ -293,8 +364,10 @@ def run_all(parts=tuple(PARTS)) -> dict:
                 capture_output=True,
                 text=True,
             )
-            if out.returncode:
-                raise RuntimeError(f"benchmark part {part} failed:\n{out.stderr}")
+            if out.returncode:  # recorded, and the other parts still run
+                print(f"benchmark part {part} failed:\n{out.stderr[-2000:]}", file=sys.stderr)
+                results[f"{part}_error"] = out.stderr.strip().splitlines()[-1][:300]
+                continue
             results |= json.loads(out.stdout.strip().splitlines()[-1])
     return results | _ratios(results)
 
@@ -332,7 +405,14 @@ def format_table(r: dict) -> str:
         return format(r[key], fmt) if key in r else "n/a"
 
     rows = [
-        ("matmul rate (GFLOP/s, f32 2048²)", get("matmul_gflops", ".1f"), ""),
+        ("device", str(r.get("device", "?")), ""),
+        (
+            "matmul rate, true f32 (GFLOP/s)",
+            get("matmul_gflops", ".1f"),
+            f"{r.get('matmul_size', '?')}² matmul; JAX's default precision (TF32 on recent "
+            f"GPUs) {get('matmul_default_gflops', '.1f')}",
+        ),
+        ("memory bandwidth (GB/s)", get("bandwidth_gbs", ".1f"), "read + write of a scaled copy"),
         ("jitted step, standalone (ms)", get("jax_step_ms", ".2f"), ""),
         (
             f"step inside memjax.train, {r.get('jax_loop_steps_per_call', '?')}/call (ms)",
@@ -400,6 +480,31 @@ def format_table(r: dict) -> str:
             get("jax_plain_jacfwd_peak_rss_increase_mib", ".0f"),
             f"XLA temp {get('jax_plain_jacfwd_xla_temp_mib', '.0f')} MiB",
         ),
+    ]
+    if "jax_operator_peak_device_mib" in r:  # accelerators
+        rows.append((
+            "operator peak device memory, memjax (MiB)",
+            get("jax_operator_peak_device_mib", ".0f"),
+            f"jax.jacfwd {get('jax_plain_jacfwd_peak_device_mib', '.0f')}, torch jacfwd "
+            f"{get('torch_jacfwd_peak_device_mib', '.0f')}, jacrev "
+            f"{get('torch_jacrev_peak_device_mib', '.0f')}",
+        ))  # fmt: skip
+    if "memjax_precision_max_rel_entry_error" in r:
+        rows += [
+            (
+                "operator error, memjax (true f32)",
+                get("memjax_precision_max_rel_entry_error", ".1e"),
+                "max entry error ÷ max entry vs the host CPU's operator; top-16 |λ| error "
+                f"{get('memjax_precision_max_top16_abs_eigenvalue_error', '.1e')}",
+            ),
+            (
+                "operator error, JAX default precision",
+                get("default_precision_max_rel_entry_error", ".1e"),
+                "same; top-16 |λ| error "
+                f"{get('default_precision_max_top16_abs_eigenvalue_error', '.1e')}",
+            ),
+        ]
+    rows += [
         (
             "top-16 |λ|, dense operator + eig (s)",
             get("dense_top16_s", ".2f"),

@@ -14,6 +14,7 @@ import time
 
 import jax
 
+from benchmarks.timing import flops
 from memjax.models import ConvAutoencoder, stride1_stack_layers
 from memjax.train import SCAN_FLOP_LIMIT, TrainConfig, mse, train
 
@@ -43,14 +44,10 @@ def main():
         model = ConvAutoencoder(stride1_stack_layers(3, filters, 1))
         x = jax.random.uniform(jax.random.PRNGKey(0), (1, 1, size, size))
         params = model.init(jax.random.PRNGKey(0), x[0])
-        flops = (
-            jax.jit(jax.grad(lambda p, m=model, x=x: mse(m.apply, p, x)))
-            .lower(params)
-            .cost_analysis()["flops"]
-        )
+        grad_flops = flops(jax.grad(lambda p, m=model, x=x: mse(m.apply, p, x)), params)
         one, scan = step_ms(model, x, 1), step_ms(model, x, 50)
         print(
-            f"{size:>4}²{'':2} {filters:>7} {flops:>10.2e} {one:>8.3f} {scan:>8.3f} "
+            f"{size:>4}²{'':2} {filters:>7} {grad_flops:>10.2e} {one:>8.3f} {scan:>8.3f} "
             f"{scan / one:>6.2f}"
         )
 

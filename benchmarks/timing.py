@@ -1,5 +1,7 @@
-"""Timing helpers shared by the benchmarks: medians of blocks, and the two training loops
-(memjax's own, and a plain PyTorch Adam loop) timed the same way everywhere."""
+"""Timing helpers shared by the benchmarks: medians of blocks, the two training loops
+(memjax's own, and a plain PyTorch Adam loop) timed the same way everywhere, the device
+PyTorch runs on (the accelerator JAX uses, so both sides run on the same hardware), and
+forward FLOPs that do not depend on the backend's cost model."""
 
 from __future__ import annotations
 
@@ -8,24 +10,35 @@ import time
 import numpy as np
 
 
-def median_time(fn, repeats: int, blocks: int = 5, warmup: int = 1) -> float:
-    """Median over ``blocks`` of the mean seconds of ``repeats`` calls, after ``warmup`` calls."""
+def median_time(fn, repeats: int, blocks: int = 5, warmup: int = 1, sync=None) -> float:
+    """Median over ``blocks`` of the mean seconds of ``repeats`` calls, after ``warmup`` calls.
+
+    ``sync`` (e.g. :func:`torch_sync`) is called before each clock read, so that work queued
+    on an accelerator is counted in the block that queued it.
+    """
+    sync = sync or (lambda: None)
     for _ in range(warmup):
         fn()
+    sync()
     times = []
     for _ in range(blocks):
         start = time.perf_counter()
         for _ in range(repeats):
             fn()
+        sync()
         times.append((time.perf_counter() - start) / repeats)
     return float(np.median(times))
 
 
-def memjax_step_seconds(model, data, params, config, n: int, blocks: int = 3) -> float:
+def memjax_step_seconds(
+    model, data, params, config, n: int, blocks: int = 3, min_seconds: float = 0.3
+) -> float:
     """Seconds per step inside ``memjax.train``: a run of n + 10 steps minus a run of 10.
 
     The difference removes set-up and the final loss evaluation; a first run compiles. Only
-    ``config.max_steps`` is replaced.
+    ``config.max_steps`` is replaced. ``n`` grows ×4 until the difference takes at least
+    ``min_seconds`` (fast steps on an accelerator would otherwise time the clock's noise),
+    and every run must have taken all its steps.
     """
     import dataclasses
 
@@ -35,12 +48,43 @@ def memjax_step_seconds(model, data, params, config, n: int, blocks: int = 3) ->
 
     def run(steps):
         start = time.perf_counter()
-        trained, _ = train(None, model, data, dataclasses.replace(config, max_steps=steps), params)
+        trained, history = train(
+            None, model, data, dataclasses.replace(config, max_steps=steps), params
+        )
         jax.block_until_ready(trained)
-        return time.perf_counter() - start
+        seconds = time.perf_counter() - start
+        if int(history.steps) != steps:
+            raise RuntimeError(f"a {steps}-step run stopped at {history.steps}: nothing to time")
+        return seconds
 
     run(10)
+    while (run(n + 10) - run(10)) < min_seconds:
+        n *= 4
     return float(np.median([(run(n + 10) - run(10)) / n for _ in range(blocks)]))
+
+
+def torch_device() -> str:
+    """The device for PyTorch: CUDA when JAX runs on a GPU and PyTorch sees one, else CPU."""
+    import jax
+    import torch
+
+    return "cuda" if jax.default_backend() == "gpu" and torch.cuda.is_available() else "cpu"
+
+
+def torch_sync():
+    import torch
+
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+
+
+def torch_float32_matmuls(tf32: bool):
+    """PyTorch's float32 matmul/conv precision on CUDA: TF32 (JAX's GPU default for float32
+    dots and convolutions) or true float32 (``jax.default_matmul_precision("highest")``)."""
+    import torch
+
+    torch.backends.cuda.matmul.allow_tf32 = tf32
+    torch.backends.cudnn.allow_tf32 = tf32
 
 
 def torch_adam_step(net, x, learning_rate: float, compiled: bool = False):
@@ -57,3 +101,18 @@ def torch_adam_step(net, x, learning_rate: float, compiled: bool = False):
         opt.step()
 
     return step
+
+
+def flops(fn, *args) -> float:
+    """FLOPs of ``fn(*args)`` from XLA's cost analysis, compiled for the CPU: the GPU backend's
+    cost analysis can return None, and a FLOP count should not depend on where it runs."""
+    import jax
+
+    cpu = jax.devices("cpu")[0]
+    with jax.default_device(cpu):
+        compiled = jax.jit(fn).lower(*jax.device_put(args, cpu)).compile()
+    cost = compiled.cost_analysis()
+    cost = cost[0] if isinstance(cost, list | tuple) else cost
+    if not cost or "flops" not in cost:
+        raise RuntimeError(f"XLA's cost analysis gave no FLOP count: {cost}")
+    return float(cost["flops"])

@@ -20,7 +20,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from benchmarks.timing import median_time, memjax_step_seconds, torch_adam_step
+from benchmarks.timing import (
+    median_time,
+    memjax_step_seconds,
+    torch_adam_step,
+    torch_device,
+    torch_float32_matmuls,
+    torch_sync,
+)
 from memjax.data import load_sample, to_float
 from memjax.models import Conv, ConvAutoencoder, MLPAutoencoder, Upsample, downsampling_layers
 from memjax.train import TrainConfig
@@ -53,7 +60,7 @@ def memjax_step_ms(model, data, params) -> float:
 
 
 def torch_model(model, params):
-    """The same network in PyTorch, with the Flax parameters copied in."""
+    """The same network in PyTorch, with the Flax parameters copied in (on the CPU)."""
     import torch
 
     p = jax.tree.map(np.asarray, params)["params"]
@@ -94,9 +101,10 @@ def torch_model(model, params):
 def torch_step_ms(net, data, compiled: bool) -> float:
     import torch
 
-    x = torch.from_numpy(np.array(data))  # a writable copy
-    step = torch_adam_step(net, x, LR, compiled)
-    return median_time(step, STEPS, BLOCKS, warmup=3) * 1e3  # warm-up compiles
+    x = torch.from_numpy(np.array(data)).to(torch_device())  # a writable copy
+    step = torch_adam_step(net.to(torch_device()), x, LR, compiled)
+    # warm-up compiles
+    return median_time(step, STEPS, BLOCKS, warmup=3, sync=torch_sync) * 1e3
 
 
 def _cell(result: dict, key: str, spec: str) -> str:
@@ -111,13 +119,14 @@ def main(argv=None):
         import torch
 
         torch.set_num_threads(os.cpu_count() or 1)
+        torch_float32_matmuls(tf32=True)  # JAX's default for float32 on recent GPUs
     except ImportError:
         torch = None
         print("torch is not installed (pip install torch==2.13.0): memjax only")
-    results = {}
-    print(
-        f"per-step ms, Adam, median of {BLOCKS} blocks of {STEPS} steps ({jax.default_backend()})"
-    )
+    device = jax.devices()[0].device_kind
+    results = {"device": device, "torch_device": torch_device() if torch else None}
+    on = f"PyTorch on {torch_device()}" if torch is not None else ""
+    print(f"per-step ms, Adam, median of {BLOCKS} blocks ({device}; {on})")
     print(
         f"{'network':<38} {'memjax':>7} {'eager':>7} {'compile':>8} {'vs eager':>9} "
         f"{'vs compile':>10}"
