@@ -4,9 +4,10 @@
 after another (``train``), and returns the same stacked ``(params, History)`` either way.
 Which is faster depends on the backend and the run's size (``benchmarks/sweeps.py`` measures
 it on this 2-core CPU): vmapping pays off where a run is too small to keep the processor busy
-(8 runs of a 784-64-784 MLP: 2.0× faster), but once one run's step saturates the CPU the
-batched program is slower than a loop (a 3×512 MLP: 0.71×; a small conv net, whose per-run
-convolutions become grouped convolutions: 0.67×). ``strategy="auto"`` therefore vmaps on
+(8 runs of a 784-64-784 MLP: 1.2× faster; each run's matmuls stay as small as they were, so
+vmapping only saves the per-step overhead), but once one run's step saturates the CPU the
+batched program is slower than a loop (a 3×512 MLP: 0.69×; a small conv net, whose per-run
+convolutions become grouped convolutions: 0.64×). ``strategy="auto"`` therefore vmaps on
 accelerators, and on the CPU only below ``VMAP_FLOP_LIMIT`` gradient FLOPs per run.
 
 With several devices (GPUs, or hosts joined by ``jax.distributed.initialize()``), a vmapped
@@ -26,8 +27,8 @@ from memjax.train import History, TrainConfig, step_flops, train, train_seeds
 
 STRATEGIES = ("auto", "vmap", "sequential")
 # Gradient FLOPs per run below which a vmapped sweep beats a loop on the CPU
-# (benchmarks/sweeps.py, 8 runs): 4.0e6 (784-64-784 MLP) ran 2.0x faster vmapped, 6.2e7 (conv
-# D_{16,16}) 0.67x and 4.6e8 (3x512 MLP) 0.71x.
+# (benchmarks/sweeps.py, 8 runs): 4.0e6 (784-64-784 MLP) ran 1.2x faster vmapped, 6.2e7 (conv
+# D_{16,16}) 0.64x and 4.6e8 (3x512 MLP) 0.69x.
 VMAP_FLOP_LIMIT = 2e7
 
 
