@@ -31,7 +31,6 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks.timing import (
-    flops,
     median_time,
     memjax_step_seconds,
     torch_adam_step,
@@ -184,6 +183,7 @@ def part_jax_operator(weights_path):
     import jax
 
     from memjax.operator import _model_operator_jit, model_operator
+    from memjax.train import xla_flops
 
     model, params, x = _setup_jax(weights_path)
     # The achievable floor for any conv-based jvp: d forward passes in batches of 256, in
@@ -202,7 +202,7 @@ def part_jax_operator(weights_path):
     model_operator(model, params, x[0]).block_until_ready()
     seconds = time.perf_counter() - start
     return {
-        "forward_flops": flops(lambda p, v: model.apply(p, v), params, x[0]),
+        "forward_flops": xla_flops(lambda p, v: model.apply(p, v), params, x[0]),
         "batched_forward_floor_s": batched_forward_s,
         "jax_operator_s": seconds,
         "jax_operator_peak_rss_increase_mib": _peak_rss_mib() - before,

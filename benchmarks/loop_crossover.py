@@ -14,9 +14,8 @@ import time
 
 import jax
 
-from benchmarks.timing import flops
 from memjax.models import ConvAutoencoder, stride1_stack_layers
-from memjax.train import SCAN_FLOP_LIMIT, TrainConfig, mse, train
+from memjax.train import SCAN_FLOP_LIMIT, TrainConfig, step_flops, train
 
 CASES = [(8, 4), (16, 8), (16, 16), (32, 8), (32, 16), (32, 32), (32, 64)]  # (size, filters)
 
@@ -44,7 +43,7 @@ def main():
         model = ConvAutoencoder(stride1_stack_layers(3, filters, 1))
         x = jax.random.uniform(jax.random.PRNGKey(0), (1, 1, size, size))
         params = model.init(jax.random.PRNGKey(0), x[0])
-        grad_flops = flops(jax.grad(lambda p, m=model, x=x: mse(m.apply, p, x)), params)
+        grad_flops = step_flops(model, params, x)
         one, scan = step_ms(model, x, 1), step_ms(model, x, 50)
         print(
             f"{size:>4}²{'':2} {filters:>7} {grad_flops:>10.2e} {one:>8.3f} {scan:>8.3f} "

@@ -18,11 +18,10 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from benchmarks.timing import flops
 from memjax.data import load_sample, to_float
 from memjax.models import ConvAutoencoder, MLPAutoencoder, downsampling_layers
 from memjax.sweep import default_strategy, sweep
-from memjax.train import TrainConfig, mse
+from memjax.train import TrainConfig, step_flops
 
 RUNS, STEPS, REPEATS = 8, 200, 3
 
@@ -53,11 +52,10 @@ def measure(model, data) -> dict:
         s: float(np.median([seconds(model, data, s, STEPS) for _ in range(REPEATS)]))
         for s in ("vmap", "sequential")
     }
-    params = model.init(jax.random.PRNGKey(0), data[0])
-    grad_flops = flops(jax.grad(lambda p: mse(model.apply, p, jax.numpy.asarray(data))), params)
-    auto = default_strategy(grad_flops)
+    flops = step_flops(model, model.init(jax.random.PRNGKey(0), data[0]), jax.numpy.asarray(data))
+    auto = default_strategy(flops)
     return {
-        "grad_flops_per_run": grad_flops,
+        "grad_flops_per_run": flops,
         "vmap_s": times["vmap"],
         "sequential_s": times["sequential"],
         "vmap_speedup": times["sequential"] / times["vmap"],

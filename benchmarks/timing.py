@@ -1,7 +1,6 @@
 """Timing helpers shared by the benchmarks: medians of blocks, the two training loops
-(memjax's own, and a plain PyTorch Adam loop) timed the same way everywhere, the device
-PyTorch runs on (the accelerator JAX uses, so both sides run on the same hardware), and
-forward FLOPs that do not depend on the backend's cost model."""
+(memjax's own, and a plain PyTorch Adam loop) timed the same way everywhere, and the device
+PyTorch runs on (the accelerator JAX uses, so both sides run on the same hardware)."""
 
 from __future__ import annotations
 
@@ -101,18 +100,3 @@ def torch_adam_step(net, x, learning_rate: float, compiled: bool = False):
         opt.step()
 
     return step
-
-
-def flops(fn, *args) -> float:
-    """FLOPs of ``fn(*args)`` from XLA's cost analysis, compiled for the CPU: the GPU backend's
-    cost analysis can return None, and a FLOP count should not depend on where it runs."""
-    import jax
-
-    cpu = jax.devices("cpu")[0]
-    with jax.default_device(cpu):
-        compiled = jax.jit(fn).lower(*jax.device_put(args, cpu)).compile()
-    cost = compiled.cost_analysis()
-    cost = cost[0] if isinstance(cost, list | tuple) else cost
-    if not cost or "flops" not in cost:
-        raise RuntimeError(f"XLA's cost analysis gave no FLOP count: {cost}")
-    return float(cost["flops"])

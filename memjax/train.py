@@ -223,12 +223,27 @@ def _make_chunk(
 SCAN_FLOP_LIMIT = 5e6
 
 
+def xla_flops(fn: Callable, *args) -> float:
+    """FLOPs of ``fn(*args)`` by XLA's cost analysis of the lowered program; where the backend
+    gives none (the GPU backend can return None), of the program compiled for the host CPU.
+    inf if neither knows."""
+
+    def count(cost):
+        cost = cost[0] if isinstance(cost, list | tuple) else cost
+        return (cost or {}).get("flops")
+
+    flops = count(jax.jit(fn).lower(*args).cost_analysis())
+    if flops is None:
+        cpu = jax.devices("cpu")[0]
+        with jax.default_device(cpu):
+            compiled = jax.jit(fn).lower(*jax.device_put(args, cpu)).compile()
+        flops = count(compiled.cost_analysis())
+    return float("inf") if flops is None else float(flops)
+
+
 def step_flops(model: nn.Module, params, data) -> float:
-    """FLOPs of one gradient step on ``data``, from XLA's cost analysis (inf if unknown)."""
-    grad = jax.jit(jax.grad(lambda p: mse(model.apply, p, data)))
-    cost = grad.lower(params).cost_analysis()
-    cost = cost[0] if isinstance(cost, list | tuple) else cost
-    return float((cost or {}).get("flops", float("inf")))
+    """FLOPs of one gradient of the loss on ``data`` (:func:`xla_flops`)."""
+    return xla_flops(jax.grad(lambda p: mse(model.apply, p, data)), params)
 
 
 def default_steps_per_call(model: nn.Module, state: TrainState, data) -> int:

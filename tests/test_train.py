@@ -13,6 +13,7 @@ from memjax.train import (
     mse,
     train,
     train_seeds,
+    xla_flops,
 )
 
 DATA = jax.random.uniform(jax.random.PRNGKey(0), (2, 1, 4, 4))
@@ -176,3 +177,13 @@ def test_bad_training_input_names_the_parameter():
         TrainConfig(max_steps=5, snapshot_steps=(10,))
     with pytest.raises(ValueError, match="data must be"):
         train(jax.random.PRNGKey(0), CONV, jnp.ones((0, 1, 4, 4)), _config())
+
+
+@pytest.mark.parametrize("lowered_cost", ["xla", None])
+def test_xla_flops_counts_a_matmul_also_without_the_backends_cost_model(lowered_cost, monkeypatch):
+    # The GPU backend's lowered cost analysis can be None: the count then comes from a compile
+    # for the host CPU.
+    if lowered_cost is None:
+        monkeypatch.setattr(jax.stages.Lowered, "cost_analysis", lambda self: None)
+    a = jnp.ones((16, 24))
+    assert xla_flops(lambda a, b: a @ b, a, a.T) == 2 * 16 * 24 * 16
