@@ -1,5 +1,11 @@
-"""Synthetic image sets, dataset readers and the shipped real sample."""
+"""Synthetic image sets, dataset readers, the shipped real sample, and dataset downloads."""
 
+from memjax.data.download import (
+    DownloadError,
+    download_dataset,
+    load_dataset,
+    resolve_data_dir,
+)
 from memjax.data.readers import (
     read_cifar10_batches,
     read_idx,
@@ -11,14 +17,18 @@ from memjax.data.sample import load_sample
 from memjax.data.synthetic import app_c_training_sets, basis_image, gaussian_images, white_squares
 
 __all__ = [
+    "DownloadError",
     "app_c_training_sets",
     "basis_image",
+    "download_dataset",
     "gaussian_images",
+    "load_dataset",
     "load_sample",
     "read_cifar10_batches",
     "read_idx",
     "read_mnist",
     "read_png_folder",
+    "resolve_data_dir",
     "to_float",
     "white_squares",
 ]
