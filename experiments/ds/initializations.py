@@ -30,7 +30,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from experiments import ds_nonlinear
+from memjax_experiments.ds import nonlinear as ds_nonlinear
 from memjax import plotting, probes
 from memjax.data import load_sample, to_float
 

@@ -49,7 +49,7 @@ import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
-from experiments.ds_nonlinear import SHIPPED_ONE_PER_CLASS
+from memjax_experiments.ds.nonlinear import SHIPPED_ONE_PER_CLASS
 from memjax import plotting, spectral
 from memjax.data import load_sample, read_cifar10_batches, read_mnist, to_float
 from memjax.models import ConvAutoencoder, downsampling_layers

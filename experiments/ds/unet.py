@@ -28,7 +28,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from experiments import ds_nonlinear
+from memjax_experiments.ds import nonlinear as ds_nonlinear
 from memjax import probes, runs
 from memjax.data import load_sample, to_float
 from memjax.models import UNet

@@ -1,0 +1,1 @@
+"""[DS] Downsampling leads to image memorization in convolutional autoencoders."""

@@ -1,0 +1,1 @@
+"""[IC] Identity crisis: memorization and generalization under extreme overparameterization."""

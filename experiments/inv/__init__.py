@@ -1,0 +1,1 @@
+"""[INV] Towards understanding the invertibility of convolutional neural networks."""
