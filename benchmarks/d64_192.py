@@ -4,7 +4,7 @@ Measures, each part in a fresh subprocess so that peak memory is its own:
   - one Adam training step: a standalone jitted step, the same step inside ``memjax.train``
     (its default ``steps_per_call``, and a compiled loop of 10 steps to show jax-ml/jax#12868),
     and PyTorch eager and ``torch.compile`` with the same initial weights;
-  - the full 3072 × 3072 operator: ``memjax.operator.model_operator`` (linearize + chunked jvp),
+  - the full 3072 × 3072 operator: ``memjax.operator.operator`` (linearize + chunked jvp),
     plain ``jax.jacfwd``, ``torch.func.jacfwd`` and ``torch.func.jacrev``, time and peak RSS;
   - top-16 eigenvalues: dense (operator + LAPACK eig) vs matrix-free Arnoldi on the jvp;
   - two floors for the operator: the FLOP floor, forward FLOPs (XLA's cost analysis) × d ÷
@@ -182,7 +182,7 @@ def part_torch_compile_step(weights_path):
 def part_jax_operator(weights_path):
     import jax
 
-    from memjax.operator import _model_operator_jit, model_operator
+    from memjax.operator import _Flat, _operator_jit, operator
     from memjax.train import xla_flops
 
     model, params, x = _setup_jax(weights_path)
@@ -195,11 +195,12 @@ def part_jax_operator(weights_path):
     batched_forward_s = (
         median_time(lambda: forward_batch(batch).block_until_ready(), 1, 3) * 3072 / 256
     )
-    compiled = _model_operator_jit.lower(model, params, x[0], 256, False).compile()
+    flat = _Flat(model.apply, x[0].shape, with_params=True)
+    compiled = _operator_jit.lower(flat, params, x[0].ravel(), 256, False).compile()
     memory = compiled.memory_analysis()
     before = _rss_mib()
     start = time.perf_counter()
-    model_operator(model, params, x[0]).block_until_ready()
+    operator(model.apply, x[0], params=params).block_until_ready()
     seconds = time.perf_counter() - start
     return {
         "forward_flops": xla_flops(lambda p, v: model.apply(p, v), params, x[0]),
@@ -214,24 +215,24 @@ def part_jax_operator(weights_path):
 def part_spectrum(weights_path):
     """Top-16 eigenvalues and singular values: dense (operator + LAPACK eig / svd) vs
     matrix-free Arnoldi on the jvp and Lanczos on the jvp and vjp."""
-    import functools
-
     from memjax import spectral
-    from memjax.operator import model_operator, top_eigenvalues, top_singular_values
+    from memjax.operator import operator, top_eigenvalues, top_singular_values
 
     model, params, x = _setup_jax(weights_path)
-    model_operator(model, params, x[0]).block_until_ready()  # compile outside the timing
+    operator(model.apply, x[0], params=params).block_until_ready()  # compile outside the timing
     start = time.perf_counter()
-    dense = spectral.eigenspectrum(model_operator(model, params, x[0]))
+    dense = spectral.eigenspectrum(operator(model.apply, x[0], params=params))
     dense_s = time.perf_counter() - start
     start = time.perf_counter()
-    values, _ = top_eigenvalues(functools.partial(model.apply, params), x[0], k=16)
+    values, _ = top_eigenvalues(model.apply, x[0], k=16, params=params)
     arnoldi_s = time.perf_counter() - start
     start = time.perf_counter()
-    dense_sv = np.linalg.svd(np.asarray(model_operator(model, params, x[0])), compute_uv=False)
+    dense_sv = np.linalg.svd(
+        np.asarray(operator(model.apply, x[0], params=params)), compute_uv=False
+    )
     dense_svd_s = time.perf_counter() - start
     start = time.perf_counter()
-    _, sv, _ = top_singular_values(functools.partial(model.apply, params), x[0], k=16)
+    _, sv, _ = top_singular_values(model.apply, x[0], k=16, params=params)
     lanczos_s = time.perf_counter() - start
     return {
         "dense_svd_top16_s": dense_svd_s,
@@ -270,15 +271,16 @@ def part_precision(weights_path):
     import jax
 
     from memjax import spectral
-    from memjax.operator import model_operator
+    from memjax.operator import operator
 
     model, params, x = _setup_jax(weights_path)
     cpu = jax.devices("cpu")[0]
     with jax.default_device(cpu):
-        reference = np.asarray(model_operator(model, *jax.device_put((params, x[0]), cpu)))
+        p_cpu, x_cpu = jax.device_put((params, x[0]), cpu)
+        reference = np.asarray(operator(model.apply, x_cpu, params=p_cpu))
     flat = lambda v: model.apply(params, v.reshape(x.shape[1:])).reshape(-1)  # noqa: E731
     default = np.asarray(jax.jit(jax.jacfwd(flat))(x[0].reshape(-1)))
-    highest = np.asarray(model_operator(model, params, x[0]))
+    highest = np.asarray(operator(model.apply, x[0], params=params))
     top = spectral.eigenspectrum(reference).magnitudes[:16]
     scale = np.abs(reference).max()
     out = {}

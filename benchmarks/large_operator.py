@@ -50,17 +50,17 @@ def main(argv=None):
         jax.random.PRNGKey(0), model, data, TrainConfig("adam", 1e-3, max_steps=args.steps)
     )
     train_s = time.perf_counter() - start
-    apply = functools.partial(model.apply, params)
     start = time.perf_counter()
-    values, vectors = top_eigenvalues(apply, data[0], k=K)
+    values, vectors = top_eigenvalues(model.apply, data[0], k=K, params=params)
     eig_s = time.perf_counter() - start
     start = time.perf_counter()
-    _, singular, _ = top_singular_values(apply, data[0], k=K)
+    singular = top_singular_values(model.apply, data[0], k=K, params=params).s
     svd_s = time.perf_counter() - start
     distances = spectral.distance_to_span(vectors, data)
     # The net is linear, so J x_i = f(x_i): how close the training images are to fixed points.
     residuals = jnp.linalg.norm(
-        (jax.vmap(apply)(data) - data).reshape(len(data), -1), axis=1
+        (jax.vmap(functools.partial(model.apply, params))(data) - data).reshape(len(data), -1),
+        axis=1,
     ) / jnp.linalg.norm(data.reshape(len(data), -1), axis=1)
     result = {
         "d": d,

@@ -12,7 +12,6 @@ and 3×32×32 points (d = 3072).
 from __future__ import annotations
 
 import argparse
-import functools
 import json
 import time
 from pathlib import Path
@@ -41,15 +40,16 @@ def main(argv=None):
         images[:2],
         TrainConfig("adam", 1e-3, max_steps=300, progress=False),
     )
-    apply = functools.partial(model.apply, params)
     noise = jax.random.normal(jax.random.PRNGKey(1), (POINTS - len(images), *images.shape[1:]))
     points = jnp.concatenate([images, 0.5 + 0.1 * noise])
-    spectral_radius(apply, points[:2], KRYLOV)  # compile
+    spectral_radius(model.apply, points[:2], params=params, krylov_dim=KRYLOV)  # compile
     start = time.perf_counter()
-    radii = spectral_radius(apply, points, KRYLOV)
+    radii = spectral_radius(model.apply, points, params=params, krylov_dim=KRYLOV)
     batched_s = time.perf_counter() - start
     start = time.perf_counter()
-    arpack = np.array([np.abs(top_eigenvalues(apply, x, k=1)[0][0]) for x in points])
+    arpack = np.array(
+        [np.abs(top_eigenvalues(model.apply, x, k=1, params=params).values[0]) for x in points]
+    )
     arpack_s = time.perf_counter() - start
     result = {
         "points": POINTS,

@@ -27,6 +27,20 @@ class Spectrum(NamedTuple):
         return np.abs(self.values)
 
 
+class SingularTriplets(NamedTuple):
+    """The top singular triplets of an operator, sorted by decreasing ``s``.
+
+    Attributes:
+      u: ``(d, k)`` left singular vectors, ``u[:, i]`` for ``s[i]``.
+      s: ``(k,)`` singular values.
+      vt: ``(k, d)`` right singular vectors as rows, so ``A ≈ (u * s) @ vt``.
+    """
+
+    u: np.ndarray
+    s: np.ndarray
+    vt: np.ndarray
+
+
 def eigenspectrum(matrix) -> Spectrum:
     """Eigenvalues and eigenvectors of a square matrix, sorted by magnitude (largest first).
 

@@ -17,7 +17,6 @@ from memjax.models import (
 from memjax.operator import (
     conv_matrix,
     layer_matrices,
-    model_operator,
     operator,
     product,
     spectral_radius,
@@ -63,23 +62,50 @@ def test_chunked_operator_equals_plain_jacfwd(activation):
     expected = _plain_jacobian(model, params, x)
     for chunk in (1, 7, 192, 1000):
         np.testing.assert_allclose(
-            operator(functools.partial(model.apply, params), x, chunk), expected, atol=1e-6
+            operator(functools.partial(model.apply, params), x, chunk_size=chunk),
+            expected,
+            atol=1e-6,
         )
-    np.testing.assert_allclose(model_operator(model, params, x, 50), expected, atol=1e-6)
+    np.testing.assert_allclose(
+        operator(model.apply, x, params=params, chunk_size=50), expected, atol=1e-6
+    )
 
 
-def test_model_operator_over_seeds_matches_each_seed():
+def test_operator_over_seeds_matches_each_seed():
     model = ConvAutoencoder(STACKS[1])
     x = jnp.ones((3, 8, 8))
     params = jax.vmap(lambda k: model.init(k, x))(jax.random.split(jax.random.PRNGKey(0), 3))
-    batched = model_operator(model, params, x, seeds=True)
+    batched = operator(model.apply, x, params=params, seeds=True)
+    assert batched.shape == (3, 192, 192)
     for i in range(3):
         one = jax.tree.map(lambda a, i=i: a[i], params)
-        np.testing.assert_allclose(batched[i], model_operator(model, one, x), atol=1e-6)
+        np.testing.assert_allclose(batched[i], operator(model.apply, x, params=one), atol=1e-6)
+    with pytest.raises(ValueError, match="seeds=True needs params"):
+        operator(model.apply, x, seeds=True)
+
+
+def test_operator_compiles_once_per_model_across_params_and_equal_models():
+    # model.apply of two equal modules, called with different params, must hit the jit cache:
+    # count the jaxpr traces of the network's forward pass.
+    traces = []
+
+    class Counted(ConvAutoencoder):
+        def __call__(self, x):
+            traces.append(1)
+            return super().__call__(x)
+
+    x = jnp.ones((3, 8, 8))
+    first = Counted(STACKS[2])
+    params = [first.init(jax.random.PRNGKey(i), x) for i in range(3)]
+    traces.clear()
+    models = [first, Counted(STACKS[2]), first]
+    ops = [operator(m.apply, x, params=p) for m, p in zip(models, params, strict=True)]
+    assert len(traces) == 1
+    assert not np.allclose(ops[0], ops[1])  # the params did reach the compiled program
 
 
 def test_network_ds_identity_initialization_is_exactly_identity():
-    a = model_operator(network_ds(), network_ds_identity_params(), jnp.zeros((1, 2, 2)))
+    a = operator(network_ds().apply, jnp.zeros((1, 2, 2)), params=network_ds_identity_params())
     np.testing.assert_array_equal(a, np.eye(4))
 
 
@@ -100,10 +126,10 @@ def test_matrix_free_top_eigenvalues_match_the_dense_spectrum(activation):
     model = ConvAutoencoder(STACKS[0], activation=activation, kernel_init="xavier_normal")
     x = jax.random.normal(jax.random.PRNGKey(4), (3, 8, 8))
     params = model.init(jax.random.PRNGKey(5), x)
-    dense = spectral.eigenspectrum(model_operator(model, params, x))
-    values, vectors = top_eigenvalues(functools.partial(model.apply, params), x, k=8)
+    a = np.asarray(operator(model.apply, x, params=params), np.float64)
+    dense = spectral.eigenspectrum(a)
+    values, vectors = top_eigenvalues(model.apply, x, k=8, params=params)
     np.testing.assert_allclose(np.abs(values), dense.magnitudes[:8], atol=1e-5)
-    a = np.asarray(model_operator(model, params, x), np.float64)
     residual = np.linalg.norm(a @ vectors - vectors * values, axis=0)
     assert residual.max() < 1e-4  # they are eigenvectors of the same operator
     with pytest.raises(ValueError, match="k must be"):
@@ -115,8 +141,8 @@ def test_matrix_free_top_singular_values_match_the_dense_svd(activation):
     model = ConvAutoencoder(STACKS[0], activation=activation, kernel_init="xavier_normal")
     x = jax.random.normal(jax.random.PRNGKey(4), (3, 8, 8))
     params = model.init(jax.random.PRNGKey(5), x)
-    a = np.asarray(model_operator(model, params, x), np.float64)
-    u, s, vt = top_singular_values(functools.partial(model.apply, params), x, k=6)
+    a = np.asarray(operator(model.apply, x, params=params), np.float64)
+    u, s, vt = top_singular_values(model.apply, x, k=6, params=params)
     np.testing.assert_allclose(s, np.linalg.svd(a, compute_uv=False)[:6], rtol=1e-5)
     np.testing.assert_allclose(a @ vt.T, u * s, atol=1e-4)  # singular pairs of the same A
     with pytest.raises(ValueError, match="k must be"):
@@ -128,8 +154,8 @@ def test_spectral_radius_at_many_points_matches_the_dense_spectra():
     points = jax.random.normal(jax.random.PRNGKey(6), (4, 3, 8, 8))
     params = model.init(jax.random.PRNGKey(5), points[0])
     apply = functools.partial(model.apply, params)
-    radii = spectral_radius(apply, points, krylov_dim=64)
-    dense = [spectral.eigenspectrum(model_operator(model, params, x)).magnitudes[0] for x in points]
+    radii = spectral_radius(model.apply, points, params=params, krylov_dim=64)
+    dense = [spectral.eigenspectrum(operator(apply, x)).magnitudes[0] for x in points]
     np.testing.assert_allclose(radii, dense, rtol=1e-3)
     assert len(set(np.round(dense, 6))) > 1  # LeakyReLU: the Jacobian differs between points
     # a Krylov space as large as the input is exact
@@ -144,7 +170,7 @@ def test_operator_runs_in_true_float32_whatever_the_default_precision():
     x = jnp.ones((3, 8, 8))
     params = model.init(jax.random.PRNGKey(0), x)
     with jax.default_matmul_precision("bfloat16"):
-        jaxpr = str(jax.make_jaxpr(lambda p: model_operator(model, p, x))(params))
+        jaxpr = str(jax.make_jaxpr(lambda p: operator(model.apply, x, params=p))(params))
     precisions = set(re.findall(r"precision=\(?([\w.]+)", jaxpr))
     assert jaxpr.count("conv_general_dilated") >= 5
     assert precisions == {"Precision.HIGHEST"}
