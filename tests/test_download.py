@@ -212,6 +212,9 @@ def test_cifar_archive_is_extracted_after_verification(monkeypatch, tmp_path):
     )
     images, labels = load_dataset("cifar10", "train", tmp_path)
     assert images.shape == (10, 3, 32, 32) and labels.tolist() == [1, 7] * 5
+    (tmp_path / "cifar10" / download.CIFAR10_FOLDER / "test_batch").write_bytes(b"changed")
+    with pytest.raises(DownloadError, match=f"test_batch has md5 {_md5(b'changed')}, expected"):
+        download_dataset("cifar10", tmp_path, base_url="http://127.0.0.1:9")
 
 
 def test_cifar_archive_with_path_traversal_is_refused(monkeypatch, tmp_path):
@@ -234,6 +237,17 @@ def test_missing_dataset_error_names_path_and_command(tmp_path, name):
     assert str(tmp_path / name) in message
 
 
+def test_dataset_names_and_splits_are_checked(tmp_path):
+    with pytest.raises(FileNotFoundError, match="memjax data download fashion-mnist --dir"):
+        load_dataset("fashion_mnist", "train", tmp_path)  # load_sample's spelling works too
+    with pytest.raises(ValueError, match="unknown dataset 'imagenet'; choose one of mnist, "):
+        load_dataset("imagenet", "test", tmp_path)
+    with pytest.raises(ValueError, match="split must be 'train' or 'test', got 'all'"):
+        load_dataset("mnist", "all", tmp_path)
+    with pytest.raises(ValueError, match="split must be one of train, test, all; got 'val'"):
+        download_dataset("mnist", tmp_path, "val")
+
+
 def test_data_dir_precedence(monkeypatch, tmp_path):
     monkeypatch.setenv("MEMJAX_DATA", str(tmp_path / "env"))
     assert resolve_data_dir(tmp_path / "explicit") == tmp_path / "explicit"
@@ -254,6 +268,7 @@ def test_cli_prints_files_and_fails_in_one_line(mnist_t10k, tmp_path, capsys):
     for bad in (
         ["download", "imagenet"],
         ["upload", "mnist"],
+        [],
         ["download", "mnist", "--dir", str(tmp_path), "--base-url", _closed_port_url()],
     ):
         assert download.cli(bad) == 2

@@ -50,8 +50,8 @@ class RemoteFile:
     """One published file: its name on the server, MD5, and the split it holds.
 
     ``split`` is ``"train"``, ``"test"`` or ``"all"`` (an archive with both). An archive lists
-    the files it extracts to, with their MD5s, in ``members`` (paths relative to the dataset
-    folder).
+    the files it extracts to, with their MD5s, in ``members``: paths relative to the dataset
+    folder, all in one top folder.
     """
 
     name: str
@@ -281,16 +281,15 @@ def download_file(
     raise DownloadError(f"could not download {target.name}: " + "; ".join(failures))
 
 
-def _members_verified(folder: Path, members: Sequence[tuple[str, str]]) -> bool:
-    """Whether every extracted member is present with its MD5; raises if one is corrupt."""
-    present = [(folder / name, md5) for name, md5 in members if (folder / name).exists()]
-    for path, md5 in present:
-        if (got := file_md5(path)) != md5:
-            raise DownloadError(
-                f"{path} exists but its md5 is {got}, expected {md5}; "
-                f"delete {path.parent} and run again"
-            )
-    return len(present) == len(members)
+def _member_problems(folder: Path, members: Sequence[tuple[str, str]]) -> list[str]:
+    """What is wrong with the extracted ``members`` under ``folder``: missing or wrong MD5."""
+    problems = []
+    for name, md5 in members:
+        if not (folder / name).exists():
+            problems.append(f"{name} is missing")
+        elif (got := file_md5(folder / name)) != md5:
+            problems.append(f"{name} has md5 {got}, expected {md5}")
+    return problems
 
 
 def _extract(archive: Path, folder: Path, members: Sequence[tuple[str, str]]) -> None:
@@ -305,12 +304,10 @@ def _extract(archive: Path, folder: Path, members: Sequence[tuple[str, str]]) ->
                 tar.extractall(scratch, filter="data")
         except (tarfile.TarError, OSError, EOFError) as error:
             raise DownloadError(f"cannot extract {archive}: {error}") from error
-        if not _members_verified(Path(scratch), members):
-            missing = [n for n, _ in members if not (Path(scratch) / n).exists()]
-            raise DownloadError(f"{archive} does not contain {', '.join(missing)}")
+        problems = _member_problems(Path(scratch), members)
+        if problems:
+            raise DownloadError(f"{archive} does not hold the published files: {problems[0]}")
         for top in sorted({Path(name).parts[0] for name, _ in members}):
-            if (folder / top).exists():
-                raise DownloadError(f"{folder / top} is incomplete; delete it and run again")
             os.replace(Path(scratch) / top, folder / top)
 
 
@@ -346,16 +343,20 @@ def download_dataset(
     for remote in source.files:
         if split != "all" and remote.split not in (split, "all"):
             continue
-        if remote.members and _members_verified(folder, remote.members):
-            paths.append(folder / Path(remote.members[0][0]).parts[0])
+        extracted = folder / Path(remote.members[0][0]).parts[0] if remote.members else None
+        if extracted is not None and extracted.exists():
+            problems = _member_problems(folder, remote.members)
+            if problems:
+                raise DownloadError(f"{extracted}: {problems[0]}; delete it and run again")
+            paths.append(extracted)
             continue
         archive = download_file(
             [m + remote.name for m in mirrors], folder / remote.name, remote.md5, timeout
         )
         paths.append(archive)
-        if remote.members:
+        if extracted is not None:
             _extract(archive, folder, remote.members)
-            paths.append(folder / Path(remote.members[0][0]).parts[0])
+            paths.append(extracted)
     return paths
 
 
@@ -409,7 +410,9 @@ class _Parser(argparse.ArgumentParser):
 
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="memjax data", description="Fetch the real datasets.")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands = parser.add_subparsers(
+        dest="command", metavar="COMMAND", required=True, parser_class=_Parser
+    )
     download = commands.add_parser(
         "download",
         help="download and verify a dataset",
