@@ -24,8 +24,6 @@ float64 so ranks near the threshold are not decided by float32 round-off.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -33,11 +31,12 @@ import numpy as np
 
 from memjax import plotting, runs, spectral
 from memjax.data import app_c_training_sets, gaussian_images, white_squares
+from memjax.experiment import Experiment, Run, summary
 from memjax.models import network_ds, network_ds_identity_params
-from memjax.operator import model_operator
-from memjax.train import TrainConfig, train, train_seeds
+from memjax.operator import operator
+from memjax.probes import apply_batch
+from memjax.train import TrainConfig
 
-PAPER_FIGURE = "[DS] Fig 4, App A, App C: Network DS, identity vs point map, rank = dim span"
 IMAGE_SHAPE = (1, 2, 2)
 
 # [DS] App C: eigenvalues after training on each set (rank = number equal to 1).
@@ -51,6 +50,7 @@ PAPER_APP_C = {
     "basis_4": {"rank": 4, "eigenvalues": [1, 1, 1, 1]},
     "dependent_4": {"rank": 3, "eigenvalues": [1, 1, 1, -5e-3]},
 }
+POINT_MAP_BOUND = 0.1  # second |λ| below this: the map sends every input onto one image
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
@@ -58,63 +58,50 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     config.seed = 0
     config.num_seeds = 8 if preset == "quick" else 32
     config.float64 = True
-    config.kernel_init = "pytorch"
     config.rank_threshold = 0.5  # |λ| above this counts towards the rank
-    config.num_test_inputs = 6
-    # [DS] §3: Xavier also gives the point map; Kaiming, meant for ReLU nets, does not.
-    config.compare_inits = ("xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal")
+    config.model = ml_collections.ConfigDict({
+        "kernel_init": "pytorch",
+        # [DS] §3: Xavier also gives the point map; Kaiming, meant for ReLU nets, does not.
+        "compare_inits": ("xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"),
+    })  # fmt: skip
+    config.data = ml_collections.ConfigDict({"num_test_inputs": 6})
     config.train = runs.as_config(TrainConfig("adam", 1e-3, max_steps=2000, loss_tol=1e-12))
+    config.train.fit_loss = 1e-10
     return config
 
 
-def _train_config(config) -> TrainConfig:
-    return TrainConfig(**config.train.to_dict())
-
-
-def run(config: ml_collections.ConfigDict, workdir: Path) -> dict:
+def science(run: Run) -> dict:
+    config = run.config
     if config.num_seeds < 1:
         raise ValueError(f"num_seeds must be positive, got {config.num_seeds}")
     with jax.enable_x64(config.float64):
-        return _run(config, Path(workdir))
+        dtype = jnp.float64 if config.float64 else jnp.float32
+        train_image = jax.random.uniform(run.keys["image"], (1, *IMAGE_SHAPE), dtype)
+        tests = _test_inputs(run.keys["tests"], config.data.num_test_inputs, dtype)
+        seed_keys = jax.random.split(run.keys["seeds"], config.num_seeds)
 
-
-def _run(config, workdir):
-    dtype = jnp.float64 if config.float64 else jnp.float32
-    key_image, key_tests, key_seeds = jax.random.split(jax.random.PRNGKey(config.seed), 3)
-    model = network_ds(config.kernel_init)
-    train_image = jax.random.uniform(key_image, (1, *IMAGE_SHAPE), dtype)
-    tests = _test_inputs(key_tests, config.num_test_inputs, dtype)
-    seed_keys = jax.random.split(key_seeds, config.num_seeds)
-
-    identity = _identity_check(model, train_image, tests, config, workdir)
-    point_map = _point_map_check(model, train_image, tests, seed_keys, config, workdir)
-    other_inits = [
-        _point_map_check(network_ds(init), train_image, tests, seed_keys, config, workdir)
-        for init in config.compare_inits
-    ]
-    for result in other_inits:
-        result.pop("outputs")
-    sets = [
-        _app_c_set(model, name, data.astype(dtype), seed_keys, config, workdir)
-        for name, data in app_c_training_sets().items()
-    ]
-    _plot_outputs(
-        train_image,
-        tests,
-        identity.pop("outputs"),
-        point_map.pop("outputs"),
-        workdir / "outputs.png",
-    )
-    _plot_spectra(point_map, sets, config, workdir)
-    _plot_inits([point_map, *other_inits], workdir / "initializations.png")
-    metrics = {
+        identity = _identity_check(run, train_image, tests)
+        point_map = _point_map_check(run, config.model.kernel_init, train_image, tests, seed_keys)
+        other_inits = [
+            _point_map_check(run, init, train_image, tests, seed_keys)
+            for init in config.model.compare_inits
+        ]
+        for result in other_inits:
+            result.pop("outputs")
+        sets = [
+            _app_c_set(run, name, data.astype(dtype), seed_keys)
+            for name, data in app_c_training_sets().items()
+        ]
+    _plot_outputs(run, train_image, tests, identity.pop("outputs"), point_map.pop("outputs"))
+    _plot_spectra(run, point_map, sets)
+    _plot_inits(run, [point_map, *other_inits])
+    _print_tables(run, [point_map, *other_inits], sets)
+    return {
         "identity_init": identity,
         "point_map": point_map,
         "point_map_other_inits": other_inits,
         "training_sets": sets,
     }
-    _print_summary(metrics)
-    return metrics
 
 
 def _test_inputs(key, n, dtype):
@@ -125,83 +112,89 @@ def _test_inputs(key, n, dtype):
     }
 
 
-def _apply_batch(model, params, images):
-    return jax.vmap(lambda x: model.apply(params, x))(images)
-
-
-def _identity_check(model, train_image, tests, config, workdir):
+def _identity_check(run, train_image, tests):
     """[DS] Fig 4b: App A's initialization is exactly I and training keeps it there."""
+    model = network_ds(run.config.model.kernel_init)
     params0 = network_ds_identity_params(train_image.dtype)
-    a0 = model_operator(model, params0, train_image[0])
-    params, history = train(None, model, train_image, _train_config(config), init_params=params0)
-    a1 = model_operator(model, params, train_image[0])
-    runs.save_params(workdir / "params_identity_init.msgpack", params)
+    a0 = operator(model.apply, train_image[0], params=params0)
+    params, history = run.train("identity_init", model, train_image, init_params=params0)
+    a1 = operator(model.apply, train_image[0], params=params)
     eye = np.eye(a0.shape[0])
-    return {
+    result = {
         "max_abs_A_minus_I_at_init": float(np.abs(a0 - eye).max()),
         "max_abs_A_minus_I_after_training": float(np.abs(a1 - eye).max()),
         "final_loss": float(history.final_loss),
         "steps": int(history.steps),
-        "outputs": {name: _apply_batch(model, params, x) for name, x in tests.items()},
+        "outputs": {name: apply_batch(model, params, x) for name, x in tests.items()},
     }
+    run.compare("identity init: max|A − I| at init", result["max_abs_A_minus_I_at_init"], 0.0,
+                tol=1e-12)  # fmt: skip
+    run.compare("identity init: max|A − I| after training",
+                result["max_abs_A_minus_I_after_training"], 0.0, tol=1e-6,
+                fits=["identity_init"])  # fmt: skip
+    return result
 
 
-def _point_map_check(model, train_image, tests, seed_keys, config, workdir):
+def _operators(model, params, x0):
+    return np.asarray(operator(model.apply, x0, params=params, seeds=True))
+
+
+def _point_map_check(run, kernel_init, train_image, tests, seed_keys):
     """[DS] Fig 4c: an init on one image learns the point map (up to sign and scale)?"""
-    params, history = train_seeds(seed_keys, model, train_image, _train_config(config))
-    runs.save_params(workdir / f"params_point_map_{model.kernel_init}.msgpack", params)
-    ops = np.asarray(model_operator(model, params, train_image[0], seeds=True))
-    spectra = [spectral.eigenspectrum(a) for a in ops]
+    model = network_ds(kernel_init)
+    name = f"point_map_{kernel_init}"
+    params, history = run.train(name, model, train_image, keys=seed_keys)
+    spectra = [spectral.eigenspectrum(a) for a in _operators(model, params, train_image[0])]
     mags = np.stack([s.magnitudes for s in spectra])
     top_distance = [
         float(spectral.distance_to_span(s.vectors[:, 0], train_image)[0]) for s in spectra
     ]
     cos = {
-        name: np.stack(
-            [
-                spectral.cosine(_apply_batch(model, _seed(params, i), x), train_image)
-                for i in range(len(seed_keys))
-            ]
+        kind: np.stack(
+            [spectral.cosine(apply_batch(model, _seed(params, i), x), train_image)
+             for i in range(len(seed_keys))]
         )
-        for name, x in tests.items()
-    }
+        for kind, x in tests.items()
+    }  # fmt: skip
+    below = int(np.sum(mags[:, 1] < POINT_MAP_BOUND))
+    # [DS] §3: PyTorch's default and Xavier inits learn the point map, Kaiming does not.
+    kind = "above" if kernel_init.startswith("kaiming") else "below"
+    run.compare(f"second |λ| median, {kernel_init} init", float(np.median(mags[:, 1])),
+                POINT_MAP_BOUND, kind=kind, fits=[name],
+                note="[DS] §3 says which inits give the point map; the bound is ours")  # fmt: skip
     return {
-        "kernel_init": model.kernel_init,
+        "kernel_init": kernel_init,
         "num_seeds": len(seed_keys),
         "final_loss_max": float(np.max(history.final_loss)),
         "second_abs_eigenvalue_per_seed": mags[:, 1],
-        "seeds_with_second_abs_eigenvalue_below_0.1": int(np.sum(mags[:, 1] < 0.1)),
-        "top_abs_eigenvalue": _summary(mags[:, 0]),
-        "second_abs_eigenvalue": _summary(mags[:, 1]),
-        "top_eigenvector_distance_to_image": _summary(np.array(top_distance)),
-        "abs_cos_output_vs_training_image": {k: _summary(v) for k, v in cos.items()},
-        "rank_per_seed": [spectral.effective_rank(m, config.rank_threshold) for m in mags],
+        "seeds_with_second_abs_eigenvalue_below_0.1": below,
+        "top_abs_eigenvalue": summary(mags[:, 0]),
+        "second_abs_eigenvalue": summary(mags[:, 1]),
+        "top_eigenvector_distance_to_image": summary(np.array(top_distance)),
+        "abs_cos_output_vs_training_image": {k: summary(v) for k, v in cos.items()},
+        "rank_per_seed": [spectral.effective_rank(m, run.config.rank_threshold) for m in mags],
         "abs_eigenvalues_seed0": mags[0],
-        "outputs": {name: _apply_batch(model, _seed(params, 0), x) for name, x in tests.items()},
+        "outputs": {k: apply_batch(model, _seed(params, 0), x) for k, x in tests.items()},
     }
 
 
-def _app_c_set(model, name, data, seed_keys, config, workdir):
+def _app_c_set(run, name, data, seed_keys):
     """[DS] App C: one training set, every seed; the median seed's numbers are reported."""
-    params, history = train_seeds(seed_keys, model, data, _train_config(config))
-    runs.save_params(workdir / f"params_{name}.msgpack", params)
-    ops = np.asarray(model_operator(model, params, data[0], seeds=True))
+    model = network_ds(run.config.model.kernel_init)
+    params, history = run.train(name, model, data, keys=seed_keys)
     dim = spectral.span_dimension(data)
     per_seed = []
-    for a in ops:
+    for a in _operators(model, params, data[0]):
         spectrum = spectral.eigenspectrum(a)
-        mags = spectrum.magnitudes
-        per_seed.append(
-            {
-                "rank": spectral.effective_rank(mags, config.rank_threshold),
-                "abs_eigenvalues": mags,
-                "eigenvalues": spectrum.values,
-                "top_eigenvector_distance_to_span": spectral.distance_to_span(
-                    spectrum.vectors[:, :dim], data
-                ),
-                "top_eigenvectors": spectral.eigenvector_images(spectrum, dim, IMAGE_SHAPE),
-            }
-        )
+        per_seed.append({
+            "rank": spectral.effective_rank(spectrum.magnitudes, run.config.rank_threshold),
+            "abs_eigenvalues": spectrum.magnitudes,
+            "eigenvalues": spectrum.values,
+            "top_eigenvector_distance_to_span": spectral.distance_to_span(
+                spectrum.vectors[:, :dim], data
+            ),
+            "top_eigenvectors": spectral.eigenvector_images(spectrum, dim, IMAGE_SHAPE),
+        })  # fmt: skip
     # Median seed: order seeds by rank, then by the largest off-span |λ|.
     order = sorted(
         range(len(per_seed)),
@@ -211,18 +204,24 @@ def _app_c_set(model, name, data, seed_keys, config, workdir):
     ranks = np.array([s["rank"] for s in per_seed])
     on_span = np.stack([s["abs_eigenvalues"][:dim] for s in per_seed])
     off_span = np.stack([s["abs_eigenvalues"][dim:] for s in per_seed])
+    paper = PAPER_APP_C[name]
+    paper_off = float(np.max(np.abs(paper["eigenvalues"][paper["rank"] :]), initial=0.0))
+    run.compare(f"rank, {name} (median seed)", median["rank"], paper["rank"], tol=0,
+                fits=[name])  # fmt: skip
+    run.compare(f"max |λ| off the span, {name}", float(off_span.max(initial=0.0)), paper_off,
+                tol=0.05, fits=[name])  # fmt: skip
     return {
         "name": name,
         "num_examples": len(data),
         "dim_span": dim,
         "rank": median["rank"],
-        "paper_rank": PAPER_APP_C[name]["rank"],
+        "paper_rank": paper["rank"],
         "ranks_per_seed": ranks,
         "seeds_with_rank_equal_dim_span": int(np.sum(ranks == dim)),
         "num_seeds": len(per_seed),
         "abs_eigenvalues_median_seed": median["abs_eigenvalues"],
         "eigenvalues_median_seed": median["eigenvalues"],
-        "paper_eigenvalues": PAPER_APP_C[name]["eigenvalues"],
+        "paper_eigenvalues": paper["eigenvalues"],
         "max_abs_one_minus_eigenvalue_on_span": float(np.abs(1 - on_span).max()),
         "max_abs_eigenvalue_off_span": float(off_span.max(initial=0.0)),
         "max_top_eigenvector_distance_to_span": float(
@@ -237,16 +236,7 @@ def _seed(params, i):
     return jax.tree.map(lambda a: a[i], params)
 
 
-def _summary(values):
-    values = np.asarray(values, np.float64)
-    return {
-        "median": float(np.median(values)),
-        "min": float(values.min()),
-        "max": float(values.max()),
-    }
-
-
-def _plot_outputs(train_image, tests, identity_out, point_map_out, path):
+def _plot_outputs(run, train_image, tests, identity_out, point_map_out):
     rows, labels = [[train_image[0]]], ["training image"]
     for name, inputs in tests.items():
         rows += [list(inputs), list(identity_out[name]), list(point_map_out[name])]
@@ -254,21 +244,21 @@ def _plot_outputs(train_image, tests, identity_out, point_map_out, path):
     plotting.image_grid(
         rows,
         labels,
-        path,
+        run.figure("outputs"),
         title="Network DS outputs: identity init keeps inputs, default init "
         "maps all to the training image",
     )
 
 
-def _plot_spectra(point_map, sets, config, workdir):
+def _plot_spectra(run, point_map, sets):
     spectra = {"one random image (seed 0)": point_map["abs_eigenvalues_seed0"]}
     spectra |= {
         f"{s['name']} (dim {s['dim_span']})": s["abs_eigenvalues_median_seed"] for s in sets
     }
     plotting.spectrum_plot(
         spectra,
-        workdir / "spectrum.png",
-        config.rank_threshold,
+        run.figure("spectrum"),
+        run.config.rank_threshold,
         title="Network DS: |λ| of the learned operator (median seed)",
     )
     # Real and imaginary parts side by side, as [DS] Fig 6 (an all-black imaginary part is 0).
@@ -279,53 +269,46 @@ def _plot_spectra(point_map, sets, config, workdir):
     plotting.image_grid(
         rows,
         [s["name"] for s in sets],
-        workdir / "eigenvectors.png",
+        run.figure("eigenvectors"),
         col_labels=[f"v{i // 2 + 1} {'re' if i % 2 == 0 else 'im'}" for i in range(8)],
         title="Top eigenvectors (span dimension many), median seed",
     )
 
 
-def _plot_inits(results, path):
+def _plot_inits(run, results):
     plotting.strip_plot(
         {r["kernel_init"]: r["second_abs_eigenvalue_per_seed"] for r in results},
-        path,
+        run.figure("initializations"),
         ylabel="second |λ| (0 = point map)",
         title="Network DS on one image: second eigenvalue per seed by initialization",
     )
 
 
-def _print_summary(metrics):
-    ident, pm = metrics["identity_init"], metrics["point_map"]
-    print(
-        f"identity init: max|A-I| {ident['max_abs_A_minus_I_at_init']:.2e} at init, "
-        f"{ident['max_abs_A_minus_I_after_training']:.2e} after training"
-    )
-    print(
-        f"point map ({pm['num_seeds']} seeds): top |λ| median "
-        f"{pm['top_abs_eigenvalue']['median']:.4f}, second |λ| max "
-        f"{pm['second_abs_eigenvalue']['max']:.4f}; |cos(output, training image)| on Gaussian "
-        f"inputs median {pm['abs_cos_output_vs_training_image']['gaussian']['median']:.4f} "
-        f"(min {pm['abs_cos_output_vs_training_image']['gaussian']['min']:.4f}: an input nearly "
-        "orthogonal to the training image leaves only the small eigenvalues)"
-    )
-    for r in [pm, *metrics["point_map_other_inits"]]:
-        print(
-            f"  {r['kernel_init']:<16} second |λ| median "
-            f"{r['second_abs_eigenvalue']['median']:.3f} "
-            f"(max {r['second_abs_eigenvalue']['max']:.3f}), below 0.1 on "
-            f"{r['seeds_with_second_abs_eigenvalue_below_0.1']}/{r['num_seeds']} seeds; "
-            f"median |cos(output, training image)| on Gaussian inputs "
-            f"{r['abs_cos_output_vs_training_image']['gaussian']['median']:.3f}"
-        )
-    print(
-        f"{'training set':<13} {'dim':>3} {'rank':>4} {'paper':>5} {'seeds ok':>8} "
-        f"{'max|1-λ| span':>13} {'max|λ| off':>10} {'max loss':>9}"
-    )
-    for s in metrics["training_sets"]:
-        print(
-            f"{s['name']:<13} {s['dim_span']:>3} {s['rank']:>4} {s['paper_rank']:>5} "
-            f"{s['seeds_with_rank_equal_dim_span']:>4}/{s['num_seeds']:<3} "
-            f"{s['max_abs_one_minus_eigenvalue_on_span']:>13.2e} "
-            f"{s['max_abs_eigenvalue_off_span']:>10.2e} {s['final_loss_max']:>9.1e}"
-        )
-    print("(rank: median seed, |λ| > rank_threshold; a seed whose loss did not fit has fewer)")
+def _print_tables(run, inits, sets):
+    run.table(
+        [{"init": r["kernel_init"], "second |λ| median": r["second_abs_eigenvalue"]["median"],
+          "max": r["second_abs_eigenvalue"]["max"],
+          "seeds < 0.1": f"{r['seeds_with_second_abs_eigenvalue_below_0.1']}/{r['num_seeds']}",
+          "|cos(out, image)| gaussian": r["abs_cos_output_vs_training_image"]["gaussian"]["median"]}
+         for r in inits],
+        title="point map on one image, by initialization (median over seeds)",
+    )  # fmt: skip
+    run.table(
+        [{"training set": s["name"], "dim": s["dim_span"], "rank": s["rank"],
+          "paper": s["paper_rank"],
+          "seeds ok": f"{s['seeds_with_rank_equal_dim_span']}/{s['num_seeds']}",
+          "max|1-λ| span": s["max_abs_one_minus_eigenvalue_on_span"],
+          "max|λ| off": s["max_abs_eigenvalue_off_span"], "max loss": s["final_loss_max"]}
+         for s in sets],
+        title="[DS] App C: rank (median seed, |λ| > rank_threshold) vs dim span",
+    )  # fmt: skip
+
+
+EXPERIMENT = Experiment(
+    name="network-ds",
+    paper="DS",
+    figure="[DS] Fig 4, App A, App C: Network DS, identity vs point map, rank = dim span",
+    get_config=get_config,
+    science=science,
+    keys=("image", "tests", "seeds"),
+)
