@@ -19,6 +19,7 @@ import math
 import os
 import pickle
 import re
+import reprlib
 import struct
 import zlib
 from collections.abc import Sequence
@@ -187,7 +188,7 @@ def _describe(value: object) -> str:
     if isinstance(value, list | tuple):
         odd = [v for v in value if not isinstance(v, int | np.integer) or isinstance(v, bool)]
         if odd:
-            return f"{type(value).__name__} holding {type(odd[0]).__name__} {odd[0]!r:.40}"
+            return f"{type(value).__name__} holding {type(odd[0]).__name__} {reprlib.repr(odd[0])}"
     return type(value).__name__
 
 
@@ -230,7 +231,7 @@ def read_cifar10_batches(
         raise ValueError(f"batches must name one or more batch files, got {batches!r}")
     directory = Path(directory)
     if not directory.is_dir():
-        raise FileNotFoundError(f"no CIFAR-10 folder {directory} (cifar-10-batches-py)")
+        raise FileNotFoundError(f"{directory}: no such folder (expected cifar-10-batches-py)")
     images, labels = [], []
     for name in batches:
         path = directory / name
@@ -296,7 +297,7 @@ def read_png_folder(
     """
     directory = Path(directory)
     if not directory.is_dir():
-        raise FileNotFoundError(f"no folder {directory}")
+        raise FileNotFoundError(f"{directory}: no such folder (expected PNG files)")
     entries = []
     for path in sorted(directory.glob(pattern)):
         match = _PNG_LABEL.search(path.name)
