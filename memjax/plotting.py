@@ -123,3 +123,24 @@ def strip_plot(
     if title:
         ax.set_title(title, fontsize=9)
     save(fig, path)
+
+
+def eigenvector_grid(
+    examples, values, vectors, path: Path, title: str | None = None, k: int = 16
+) -> None:
+    """The training examples above the real and imaginary parts of the top ``k`` eigenvectors
+    ([DS] Fig 6, 9), each column labelled with its ``|λ|``.
+
+    Args:
+      examples: ``(n, C, H, W)`` training images.
+      values: ``(m,)`` eigenvalues sorted by decreasing ``|λ|``; vectors: ``(d, m)``.
+    """
+    k = min(k, len(values))
+    top = np.asarray(vectors)[:, :k].T.reshape(k, *np.shape(examples)[1:])
+    image_grid(
+        [list(examples), list(top.real), list(top.imag)],
+        ["training images", "eigvec re", "eigvec im"],
+        path,
+        col_labels=[f"|λ|={abs(v):.3f}" for v in values[:k]],
+        title=title,
+    )
