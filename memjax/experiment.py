@@ -266,9 +266,10 @@ class Fit:
         fitted = int(self.mask.sum())
         text = f"{self.name}: {fitted}/{len(self.status)} fitted (loss ≤ {self.threshold:.0e})"
         if fitted < len(self.status):
-            worst = np.nanmax(np.where(np.isfinite(self.final_loss), self.final_loss, np.nan))
+            finite = [loss for loss in self.final_loss if math.isfinite(loss)]
             bad = sorted({s for s in self.status if s != "fit"})
-            text += f" — {', '.join(bad)}; largest finite final loss {worst:.2e}"
+            worst = f"largest finite final loss {max(finite):.2e}" if finite else "no finite loss"
+            text += f" — {', '.join(bad)}; {worst}"
         return text
 
 

@@ -313,9 +313,11 @@ def parse_override(text: str) -> tuple[str, object]:
     if "=" not in text:
         raise ValueError(f"config override {text!r} must look like KEY=VALUE")
     key, raw = text.split("=", 1)
+    if raw.strip().lower() in ("nan", "inf", "+inf", "-inf", "infinity", "-infinity"):
+        return key.strip(), float(raw)  # so that the range check can name and refuse them
     try:
         value = ast.literal_eval(raw)
-    except (ValueError, SyntaxError):
+    except (ValueError, SyntaxError, MemoryError, RecursionError):
         value = raw
     return key.strip(), value
 
