@@ -8,6 +8,8 @@ from memjax.models import (
     ConvAutoencoder,
     UNet,
     Upsample,
+    d1_layers,
+    d2_layers,
     downsampling_layers,
     network_d_layers,
     output_shape,
@@ -60,6 +62,8 @@ def test_skip_connections_add_block_inputs():
         (lambda: Upsample(0), "Upsample.factor"),
         (lambda: stride1_stack_layers(0), "depth must be positive"),
         (lambda: downsampling_layers(64, 0), "b must be positive"),
+        (lambda: d1_layers(4, levels=0), "levels must be positive"),
+        (lambda: d2_layers(4, depth=4), "D2 needs at least 5 convolutions, got depth 4"),
         (lambda: output_shape((Conv(3, stride=4),), (3, 6, 6)), "stride 4 does not divide"),
         (lambda: output_shape((Conv(3),), (3, 6, 5)), "square"),
     ],
@@ -105,3 +109,18 @@ def test_unet_is_an_hourglass_by_default_and_skips_reach_the_input():
     assert params["params"]["up0_a"]["kernel"].shape == (3, 3, 4 + 8, 8)
     with pytest.raises(ValueError, match="divisible by 32"):
         hourglass.apply(params, jnp.zeros((3, 24, 24)))
+
+
+def test_mo1_d1_reaches_1x1_and_d2_reaches_4x4_after_one_layer():
+    cifar = (3, 32, 32)
+    d1 = d1_layers(8)
+    assert output_shape(d1[:5], cifar) == (8, 1, 1)  # five stride-2 convs: 32 → 1
+    assert output_shape(d1, cifar) == cifar and len(d1) == 5 + 2 * 5 + 1
+    d2 = d2_layers(64)
+    assert output_shape(d2[:1], cifar) == (64, 4, 4)  # [MO1] §3.3: 4×4 after layer 1
+    assert sum(isinstance(layer, Conv) for layer in d2) == 29 and output_shape(d2, cifar) == cifar
+    # constant 8×8 blocks would follow a ×8 upsampling: D2 upsamples ×2 three times instead
+    assert [layer.factor for layer in d2 if isinstance(layer, Upsample)] == [2, 2, 2]
+    params = jax.eval_shape(ConvAutoencoder(d2_layers(4, depth=6)).init, jax.random.PRNGKey(0),
+                            jnp.zeros(cifar))  # fmt: skip
+    assert sum(p.size for p in jax.tree.leaves(params)) == 9 * (3 * 4 + 4 * 4 * 4 + 4 * 3)

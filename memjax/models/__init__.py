@@ -1,6 +1,8 @@
 """Flax modules acting on one example; batch with ``jax.vmap``."""
 
 from memjax.models.architectures import (
+    d1_layers,
+    d2_layers,
     downsampling_layers,
     network_d_layers,
     network_ds,
@@ -24,6 +26,8 @@ __all__ = [
     "SingleLayerFC",
     "UNet",
     "Upsample",
+    "d1_layers",
+    "d2_layers",
     "downsampling_layers",
     "get_initializer",
     "network_d_layers",

@@ -96,3 +96,33 @@ def stride1_stack_layers(depth: int, filters: int = 1, channels: int = 1, kernel
     _check_positive(depth=depth, filters=filters, channels=channels, kernel=kernel)
     hidden = tuple(Conv(filters, kernel=kernel) for _ in range(depth - 1))
     return (*hidden, Conv(channels, kernel=kernel))
+
+
+def d1_layers(filters: int, levels: int = 5, channels: int = 3) -> tuple:
+    """D1 of [MO1] Fig 2a: stride-2 convs down to 1×1, then a mirrored decoder.
+
+    ``levels`` stride-2 3×3 convs with ``filters`` channels (32×32 → 1×1 for 5 levels), then
+    ``levels`` stages of ×2 nearest upsampling and a 3×3 conv, and a last conv to ``channels``.
+    Fig 2a is a drawing the text does not spell out; one ×32 upsampling from 1×1 would give
+    constant maps that no convolution could turn into an image, hence the mirrored decoder.
+    """
+    _check_positive(filters=filters, levels=levels, channels=channels)
+    down = tuple(Conv(filters, stride=2) for _ in range(levels))
+    up = tuple(layer for _ in range(levels) for layer in (Upsample(2), Conv(filters)))
+    return (*down, *up, Conv(channels))
+
+
+def d2_layers(filters: int = 64, depth: int = 29, channels: int = 3) -> tuple:
+    """D2 of [MO1] Fig 3a: ``depth`` 3×3 convs, the first with stride 8 (32×32 → 4×4).
+
+    The text gives a 4×4 representation after layer 1 and 29 layers in all (the heuristic
+    depth ⌈s⁴/9⌉ for s = 4); the rest is read from the drawing: stride-1 convs on the 4×4 map,
+    then D1's decoder (×2 nearest upsampling and a conv, three times, since one ×8
+    upsampling would leave constant 8×8 blocks) and a last conv to ``channels``.
+    """
+    _check_positive(filters=filters, channels=channels)
+    middle = depth - 5  # the stride-8 conv, three upsampling convs and the last conv
+    if middle < 0:
+        raise ValueError(f"D2 needs at least 5 convolutions, got depth {depth}")
+    up = tuple(layer for _ in range(3) for layer in (Upsample(2), Conv(filters)))
+    return (Conv(filters, stride=8), *(Conv(filters) for _ in range(middle)), *up, Conv(channels))
