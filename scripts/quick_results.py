@@ -110,7 +110,8 @@ def _short(value) -> str:
     if isinstance(value, float):
         return f"{value:.3g}"
     if isinstance(value, list):
-        return "[" + ", ".join(_short(v) for v in value[:6]) + (", …" if len(value) > 6 else "") + "]"
+        more = ", …" if len(value) > 6 else ""
+        return "[" + ", ".join(_short(v) for v in value[:6]) + more + "]"
     return str(value)
 
 
