@@ -12,7 +12,7 @@ from memjax.models.architectures import (
 )
 from memjax.models.conv import ACTIVATIONS, Conv, ConvAutoencoder, Upsample, output_shape
 from memjax.models.deep import DeepConvStack
-from memjax.models.fc import MLPAutoencoder, SingleLayerFC
+from memjax.models.fc import MLPAutoencoder, ResidualMLP, SingleLayerFC
 from memjax.models.initializers import INITIALIZERS, get_initializer
 from memjax.models.unet import UNet
 
@@ -23,6 +23,7 @@ __all__ = [
     "Conv",
     "ConvAutoencoder",
     "DeepConvStack",
+    "ResidualMLP",
     "SingleLayerFC",
     "UNet",
     "Upsample",
