@@ -379,17 +379,24 @@ def limit_summary(limits: Limits, n_train: int) -> dict[str, float]:
 
 
 def spectral_radii(
-    apply: Callable, points, *, method: str = "auto", krylov_dim: int = 32
+    apply: Callable,
+    points,
+    *,
+    params: Any = None,
+    method: str = "auto",
+    krylov_dim: int = 32,
 ) -> np.ndarray:
     """The spectral radius ``ρ(J_f(x))`` (largest eigenvalue modulus) at each point.
 
     Args:
-      apply: the map on one example.
+      apply, params: the map, as for :func:`iterate` (and ``memjax.operator``: with
+        ``params``, one compilation serves every parameter value of a model).
       points: ``(P, *shape)``.
       method: "dense" (vmapped Jacobians, ``memjax.operator.operator``, then every eigenvalue
-        in float64: memory ``P·d²``, time ``P·d³``), "arnoldi" (``krylov_dim`` matrix-free
-        Arnoldi steps per point, ``memjax.operator.spectral_radius``: memory ``P·d·krylov_dim``,
-        exact once ``krylov_dim ≥ d``), or "auto": dense up to ``DENSE_MAX_DIM`` inputs.
+        in float64: memory ``P·d²``, time ``P·d³``), "arnoldi" (matrix-free, a Krylov basis of
+        ``krylov_dim`` per point, ``memjax.operator.spectral_radius``: memory
+        ``P·d·krylov_dim``), or "auto": dense up to ``DENSE_MAX_DIM`` inputs or where the
+        Krylov basis would span the whole space (``d ≤ krylov_dim + 1``).
 
     Returns:
       ``(P,)`` float64.
@@ -398,9 +405,11 @@ def spectral_radii(
     if method not in ("auto", "dense", "arnoldi"):
         raise ValueError(f"method must be 'auto', 'dense' or 'arnoldi', got {method!r}")
     d = math.prod(points.shape[1:])
-    if method == "arnoldi" or (method == "auto" and d > DENSE_MAX_DIM):
-        return np.asarray(spectral_radius(apply, points, krylov_dim=krylov_dim), np.float64)
-    jacobians = np.asarray(jax.vmap(functools.partial(operator, apply))(points), np.float64)
+    if method == "arnoldi" or (method == "auto" and d > max(DENSE_MAX_DIM, krylov_dim + 1)):
+        radius = spectral_radius(apply, points, params=params, krylov_dim=krylov_dim)
+        return np.asarray(radius, np.float64)
+    jacobian = functools.partial(operator, apply, params=params)
+    jacobians = np.asarray(jax.vmap(jacobian)(points), np.float64)
     return np.abs(np.linalg.eigvals(jacobians)).max(axis=-1)
 
 
@@ -451,11 +460,10 @@ def fixed_points(
       method, krylov_dim: see :func:`spectral_radii`.
     """
     train = _check_points("train", train)
-    one = apply if params is None else functools.partial(apply, params)
     x = train.reshape(len(train), -1)
     fx = _apply_batch(_FlatMap(apply, train.shape[1:], params is not None), params, x)
     residual = np.asarray(_relative(fx - x, x), np.float64)
-    radius = spectral_radii(one, train, method=method, krylov_dim=krylov_dim)
+    radius = spectral_radii(apply, train, params=params, method=method, krylov_dim=krylov_dim)
     kind = np.where(residual <= tol, stability(radius, margin, super_radius), "not_fixed")
     return FixedPoints(residual, radius, kind)
 
