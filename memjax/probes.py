@@ -14,9 +14,12 @@ import functools
 
 import jax
 import jax.numpy as jnp
+import matplotlib.pyplot as plt
 import numpy as np
 
-from memjax import spectral
+from memjax import plotting, spectral
+from memjax.data.readers import to_float
+from memjax.data.sample import load_sample
 from memjax.data.synthetic import gaussian_images, white_squares
 
 
@@ -67,3 +70,127 @@ def nearest_counts(nearest, n_training: int) -> list[int]:
     """How many outputs fell nearest to each training image (a histogram, as [DS] Fig 8)."""
     nearest = np.asarray(nearest)
     return [int(np.sum(nearest == i)) for i in range(n_training)]
+
+
+# ---------------------------------------------------------------------------------------------
+# The probe pipeline of the [DS] experiments: train on shipped CIFAR-10 images, probe, compare.
+
+# |centred correlation| at which an output counts as that image. [DS] shows pictures only, so
+# the bound is ours: a point map's output "is" the training image, an identity-like map's
+# output "is" its input.
+MATCH_CORR = 0.9
+
+
+def cifar_probes(key, indices, n: int) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    """Shipped CIFAR-10 images ``indices`` as float training images ``(k, 3, 32, 32)``, and the
+    probe inputs of :func:`probe_inputs` whose natural images are the shipped others."""
+    images, _ = load_sample("cifar10")
+    indices = list(indices)
+    training = to_float(images[indices])
+    unseen = to_float(np.delete(images, indices, axis=0))
+    return training, probe_inputs(key, n, training.shape[1:], unseen)
+
+
+def match_all(model, params, training, tests: dict) -> dict[str, dict]:
+    """:func:`match_outputs` for each kind of probe input, with the outputs kept."""
+    results = {}
+    for kind, inputs in tests.items():
+        outputs = apply_batch(model, params, inputs)
+        results[kind] = {"outputs": outputs, **match_outputs(outputs, inputs, training)}
+    return results
+
+
+def summarize(matches: dict, n_training: int) -> dict[str, dict]:
+    """The JSON part of :func:`match_all` per kind: medians, the share of outputs matching a
+    training image (``MATCH_CORR``) and how many outputs are nearest to each training image."""
+    return {
+        kind: {
+            "median_corr_nearest_training_image": m["median_corr_nearest"],
+            "median_corr_input": m["median_corr_input"],
+            "fraction_corr_nearest_above_0.9": float(np.mean(m["corr_nearest"] > MATCH_CORR)),
+            "nearest_counts": nearest_counts(m["nearest"], n_training),
+        }
+        for kind, m in matches.items()
+    }
+
+
+def summary_rows(name: str, summary: dict) -> list[dict]:
+    """Rows of a printed table (``Run.table``) for one model's :func:`summarize`."""
+    return [
+        {"model": name, "input": kind,
+         "|corr(out, nearest train)|": s["median_corr_nearest_training_image"],
+         "|corr(out, in)|": s["median_corr_input"],
+         "> 0.9": s["fraction_corr_nearest_above_0.9"], "nearest counts": s["nearest_counts"]}
+        for kind, s in summary.items()
+    ]  # fmt: skip
+
+
+def compare_outputs(run, name: str, summary: dict, expect: str, label: str | None = None) -> None:
+    """``run.compare`` the paper's claim about the model ``name``'s outputs, per kind of input:
+    ``expect="training image"`` (a point map: every output is a training image) or
+    ``"input"`` (identity-like), against ``MATCH_CORR``; measured on ``name``'s fit."""
+    key = {"training image": "median_corr_nearest_training_image", "input": "median_corr_input"}
+    for kind, s in summary.items():
+        run.compare(f"{label or name}: median |corr(out, {expect})|, {kind}", s[key[expect]],
+                    MATCH_CORR, kind="above", fits=[name],
+                    note="[DS] shows pictures; the bound is ours")  # fmt: skip
+
+
+def plot_matches(matches: dict, tests: dict, training, path, title: str) -> None:
+    """Per kind of input: a row of inputs, their outputs, and (for several training images)
+    the training image each output is nearest to; |corr| to it is printed in the label."""
+    rows, labels = [], []
+    for kind, m in matches.items():
+        shown = slice(0, 8)
+        corr = " ".join(f"{c:.2f}" for c in m["corr_nearest"][:4])
+        rows += [list(tests[kind][shown]), list(m["outputs"][shown])]
+        labels += [f"{kind} in", f"out\n|corr| {corr}…"]
+        if len(training) > 1:
+            rows.append(
+                [training[i] if i >= 0 else np.zeros_like(training[0]) for i in m["nearest"][shown]]
+            )
+            labels.append("nearest\ntraining image")
+    if len(training) == 1:
+        rows.append([training[0]])
+        labels.append("training image")
+    plotting.image_grid(rows, labels, path, title=title)
+
+
+def train_and_probe(run, name: str, model, training, tests: dict, *, key, expect: str,
+                    figure: str | None = None, title: str = "") -> tuple[dict, dict]:  # fmt: skip
+    """The [DS] probe pipeline: ``run.train`` the model ``name`` on ``training``, match its
+    outputs for ``tests`` (:func:`match_all`), compare the paper's claim (``expect``, see
+    :func:`compare_outputs`) and draw the matches into the run's figure ``figure``.
+
+    Returns:
+      ``({"final_loss", **summarize(...)}, matches)``.
+    """
+    params, history = run.train(name, model, training, key=key)
+    matches = match_all(model, params, training, tests)
+    summary = summarize(matches, len(training))
+    compare_outputs(run, name, summary, expect)
+    if figure:
+        plot_matches(matches, tests, training, run.figure(figure), title)
+    return {"final_loss": float(history.final_loss), **summary}, matches
+
+
+def plot_nearest_counts(summary: dict, training, path) -> None:
+    """[DS] Fig 8 as a histogram: which training image each kind of input was sent to."""
+    kinds = [k for k in summary if isinstance(summary[k], dict)]
+    n = len(training)
+    fig, axes = plt.subplots(
+        2, 1, figsize=(1.0 * n + 2, 4.2), gridspec_kw={"height_ratios": [1, 2]}
+    )
+    for i, image in enumerate(training):
+        inset = axes[0].inset_axes([i / n, 0, 1 / n, 1])
+        inset.imshow(plotting.to_display(image), interpolation="nearest")
+        inset.set_xticks([]), inset.set_yticks([])
+    axes[0].axis("off")
+    width = 0.8 / len(kinds)
+    for j, kind in enumerate(kinds):
+        axes[1].bar(np.arange(n) + j * width, summary[kind]["nearest_counts"], width, label=kind)
+    axes[1].set_xticks(np.arange(n) + 0.4 - width / 2, [f"#{i}" for i in range(n)])
+    axes[1].set_ylabel("outputs nearest to it")
+    axes[1].legend(fontsize=8)
+    fig.suptitle("Which training image each output is nearest to (centred correlation)")
+    plotting.save(fig, path)

@@ -15,6 +15,10 @@ import numpy as np
 
 SAMPLE_FILE = "sample.npz"
 DATASETS = ("cifar10", "mnist", "fashion_mnist")
+CIFAR10_CLASSES = ("plane", "car", "bird", "cat", "deer", "dog", "frog", "horse", "ship", "truck")
+# The first shipped CIFAR-10 image of each class the sample holds (it has no bird or deer), in
+# label order: plane, car, cat, dog, frog, horse, ship, truck ([DS] Fig 8 and Fig 9 sets).
+SHIPPED_ONE_PER_CLASS = (3, 6, 0, 12, 4, 13, 1, 11)
 
 
 def load_sample(name: str) -> tuple[np.ndarray, np.ndarray]:
