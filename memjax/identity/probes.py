@@ -17,7 +17,7 @@ import numpy as np
 from scipy import special
 
 from memjax import probes
-from memjax.data.readers import to_float
+from memjax.data import load_sample, to_float
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # [IC] App A: (v − 0.1307)/0.3081 after scaling to [0, 1]
 PATTERNS = ("checkerboard", "stripes", "square", "disc", "uniform_noise", "gaussian_noise")
@@ -179,3 +179,21 @@ def resize(images, size: int) -> np.ndarray:
         raise ValueError(f"resize expects (n, C, H, W) images, got shape {images.shape}")
     shape = (*images.shape[:2], size, size)
     return np.asarray(jax.image.resize(images, shape, "linear", antialias=True))
+
+
+def display_inputs(key, size: int = 28, digits: int = 3) -> dict[str, np.ndarray]:
+    """The columns of [IC]'s prediction figures (Figs 2, 3, 13, 41): the shipped sample's MNIST
+    test digits 1…``digits`` (image 0 is the training '7'), a blend of two of them, two
+    Fashion-MNIST items and the :func:`patterns`, all standardised as MNIST and resized to
+    ``size``. Each is ``(1, size, size)``."""
+    mnist = standardize(load_sample("mnist")[0][1 : digits + 1])
+    fashion = standardize(load_sample("fashion_mnist")[0][:2])
+    inputs = {f"digit {i + 1}": image for i, image in enumerate(mnist)}
+    inputs["blend"] = (mnist[0] + mnist[1]) / 2
+    inputs.update({f"fashion {i}": image for i, image in enumerate(fashion)})
+    for name, image in patterns(key, 28).items():
+        inputs[name] = (image - np.float32(MNIST_MEAN)) / np.float32(MNIST_STD)
+    if size != 28:
+        stacked = resize(np.stack(list(inputs.values())), size)
+        inputs = dict(zip(inputs, stacked, strict=True))
+    return {name: np.asarray(image, np.float32) for name, image in inputs.items()}

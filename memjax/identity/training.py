@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
+from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -18,7 +19,7 @@ import numpy as np
 import optax
 
 from memjax.models import ConvAutoencoder, MLPAutoencoder, stride1_stack_layers
-from memjax.train import STOP_REASONS, History, TrainConfig, train, train_seeds
+from memjax.train import STOP_REASONS, Checkpoint, History, TrainConfig, train, train_seeds
 
 # App A.
 LEARNING_RATE = 0.01
@@ -126,7 +127,8 @@ def train_stagewise(
     init=None,
     factor: float = DECAY_FACTOR,
     fractions: Sequence[float] = DECAY_FRACTIONS,
-    devices=None,
+    *,
+    checkpoint: Checkpoint | None = None,
 ):
     """Trains with the learning rate decaying by ``factor`` at ``fractions`` of
     ``config.max_steps`` (App A), one :func:`memjax.train.train` call per stage.
@@ -137,6 +139,8 @@ def train_stagewise(
         ``snapshot_steps`` count from the start of the whole run.
       init: initial parameters (with a leading run axis for a batch of keys); default
         ``model.init``.
+      checkpoint: resumable state, one file per stage (``<stem>_stage<k><suffix>``); a finished
+        stage's file returns its result without training (see ``memjax.train.Checkpoint``).
 
     Returns:
       ``(params, history)`` as :func:`memjax.train.train`, the stages' histories joined.
@@ -156,7 +160,10 @@ def train_stagewise(
             + ((0,) if begin == 0 and 0 in config.snapshot_steps else ()),
         )
         run = train_seeds if batch else train
-        new_params, history = run(key, model, data, stage_config, params)
+        stage_checkpoint = None if checkpoint is None else _stage_checkpoint(checkpoint, stage)
+        new_params, history = run(
+            key, model, data, stage_config, params, checkpoint=stage_checkpoint
+        )
         if frozen is not None:  # runs stopped in an earlier stage keep their parameters
             new_params = _keep_stopped(frozen, new_params, params)
         stopped = np.asarray(history.stop_reason, dtype=object) != STOP_REASONS[0]
@@ -164,6 +171,40 @@ def train_stagewise(
         params = new_params
         histories.append((begin, history))
     return params, _join(histories, batch)
+
+
+def _stage_checkpoint(checkpoint: Checkpoint, stage: int) -> Checkpoint:
+    path = Path(checkpoint.path)
+    return Checkpoint(path.with_name(f"{path.stem}_stage{stage}{path.suffix}"), checkpoint.every)
+
+
+def stage_checkpoint_paths(checkpoint: Checkpoint, stages: int = 4) -> list[Path]:
+    """The files :func:`train_stagewise` writes for ``checkpoint`` (to remove after a run)."""
+    return [Path(_stage_checkpoint(checkpoint, k).path) for k in range(stages)]
+
+
+def train_in_run(
+    run, name: str, model, data, *, stagewise: bool, key=None, keys=None, init=None,
+    block: str = "train"
+):  # fmt: skip
+    """Trains through an experiment's :class:`memjax.experiment.Run`: ``run.train`` with the
+    block's constant learning rate, or, with ``stagewise``, App A's schedule
+    (:func:`train_stagewise`, checkpointed every ``run.checkpoint_every`` steps), its fit
+    recorded and parameters saved as ``run.train`` does."""
+    if not stagewise:
+        return run.train(name, model, data, key=key, keys=keys, init_params=init, block=block)
+    checkpoint = None
+    if run.checkpoint_every:
+        checkpoint = Checkpoint(run.workdir / f"checkpoint_{name}.msgpack", run.checkpoint_every)
+    seeds = keys is not None
+    params, history = train_stagewise(
+        keys if seeds else key, model, data, run.train_config(block), init, checkpoint=checkpoint
+    )
+    run.record_fit(name, history, block)
+    run.save_params(name, model, params, seeds=seeds, history=history)
+    for path in stage_checkpoint_paths(checkpoint) if checkpoint else ():
+        path.unlink(missing_ok=True)
+    return params, history
 
 
 def _keep_stopped(stopped: np.ndarray, new, old):

@@ -1,0 +1,66 @@
+"""[IC]'s figure types: depth × ρ heatmaps (Figs 4, 14, 33–35) and per-layer curves (Figs 5,
+19). Drawn with matplotlib and written by :func:`memjax.plotting.save`."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import numpy as np
+
+from memjax.plotting import save
+
+
+def score_heatmaps(
+    panels: Mapping[str, np.ndarray],
+    row_labels: Sequence[str],
+    rhos: Sequence[float],
+    path: Path,
+    title: str | None = None,
+) -> None:
+    """One heatmap per panel (e.g. ``"ReLU: corr to constant"``), rows = networks (depths),
+    columns = the test inputs' correlation ρ to the training image, each cell annotated.
+    Correlation panels share the colour range [0, 1]; MSE panels (name containing "MSE")
+    use their own range."""
+    size = (0.55 * len(rhos) * len(panels) + 1.5, 0.38 * len(row_labels) + 1.6)
+    fig, axes = plt.subplots(1, len(panels), figsize=size, squeeze=False)
+    for ax, (name, grid) in zip(axes[0], panels.items(), strict=True):
+        grid = np.asarray(grid, np.float64)
+        limits = (None, None) if "MSE" in name else (0.0, 1.0)
+        image = ax.imshow(grid, cmap="viridis", vmin=limits[0], vmax=limits[1], aspect="auto")
+        for (i, j), value in np.ndenumerate(grid):
+            ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6, color="w")
+        ax.set_xticks(range(len(rhos)), [f"{r:.2g}" for r in rhos], fontsize=7)
+        ax.set_yticks(range(len(row_labels)), row_labels, fontsize=7)
+        ax.set_xlabel("ρ = corr(test input, training image)", fontsize=8)
+        ax.set_title(name, fontsize=9)
+        fig.colorbar(image, ax=ax, fraction=0.046)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    save(fig, path)
+
+
+def layer_curves(
+    curves: Mapping[str, np.ndarray],
+    path: Path,
+    xlabel: str,
+    ylabel: str,
+    title: str | None = None,
+    first_index: int = 0,
+    highlight: str | None = None,
+) -> None:
+    """One line per labelled curve against the layer index (``first_index`` for entry 0);
+    ``highlight`` draws that curve thick and red (Fig 5's untrained net)."""
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for label, values in curves.items():
+        values = np.asarray(values, np.float64)
+        style = {"color": "red", "lw": 3} if label == highlight else {"marker": "o", "ms": 3}
+        ax.plot(np.arange(values.size) + first_index, values, label=label, **style)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=10)
+    save(fig, path)
