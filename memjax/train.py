@@ -11,25 +11,39 @@ Why chunks and not one scan over the whole run: on XLA:CPU a convolution inside 
 runs ~10–18× slower than the same convolution in straight-line code (jax-ml/jax#12868), so
 conv nets on CPU default to one step per call; fully connected nets use long loops, where the
 host round trip would dominate. ``benchmarks/loop_crossover.py`` measures both.
+
+Precision: training runs its matmuls and convolutions in true float32 unless the config opts
+into the backend's faster default (``TrainConfig.precision``): JAX's float32 default on
+NVIDIA GPUs is TF32 (a 10-bit mantissa), which moved four results of the test suite there.
+
+Checkpoints (:class:`Checkpoint`) make a run resumable: the host loop writes the whole
+training state every ``every`` steps and, on a later call with the same arguments, continues
+from the file, cutting the same chunks as an uninterrupted run so the result is the same.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import functools
+import hashlib
+import json
+import logging
+import os
+import re
 import warnings
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any, NamedTuple
 
 import flax.linen as nn
+import flax.serialization
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 from tqdm.auto import tqdm
 
-from memjax.models.conv import ConvAutoencoder
-from memjax.models.deep import DeepConvStack
+log = logging.getLogger(__name__)
 
 
 def _momentum(learning_rate):
@@ -63,6 +77,15 @@ def make_optimizer(
     return OPTIMIZERS[name](learning_rate)
 
 
+# TrainConfig.precision → JAX's matmul/convolution precision for float32 operands. "highest" is
+# true float32 on every backend; "tf32" is TensorFloat32 on NVIDIA GPUs (Precision.HIGH: XLA
+# allows TF32 up to it; 3 bfloat16 passes on TPUs); "default" is the backend's fastest float32
+# (TF32 on GPUs, one bfloat16 pass on TPUs). On the CPU all three are the same float32
+# arithmetic. JAX's "bfloat16" precision is Precision.DEFAULT, the same as "default" here, so
+# it has no entry: bfloat16 training instead takes bfloat16 data (the parameters follow it).
+PRECISIONS = {"highest": "highest", "tf32": "tensorfloat32", "default": "default"}
+
+
 @dataclasses.dataclass(frozen=True)
 class TrainConfig:
     """How to train; every field is a plain value so it can come from an ml_collections config.
@@ -85,6 +108,9 @@ class TrainConfig:
         only (its parameters stay at the last step with a finite loss, a warning names it and
         ``History.stop_reason`` says "nonfinite"), so one diverging seed of a sweep does not
         discard the others.
+      precision: matmul and convolution precision of the steps and the final loss, a key of
+        ``PRECISIONS``: "highest" (true float32, the default: results do not depend on the
+        backend's default), or "tf32"/"default" to trade accuracy for speed on GPUs and TPUs.
     """
 
     optimizer: str = "adam"
@@ -97,6 +123,7 @@ class TrainConfig:
     steps_per_call: int = 0
     progress: bool = True
     nonfinite: str = "raise"
+    precision: str = "highest"
 
     def __post_init__(self):
         make_optimizer(self.optimizer, self.learning_rate)  # validates both
@@ -111,6 +138,10 @@ class TrainConfig:
             raise ValueError(f"snapshot_steps {bad} are outside [0, max_steps={self.max_steps}]")
         if self.nonfinite not in ("raise", "stop"):
             raise ValueError(f"nonfinite must be 'raise' or 'stop', got {self.nonfinite!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
+            )
         object.__setattr__(self, "snapshot_steps", tuple(sorted(set(self.snapshot_steps))))
 
 
@@ -194,6 +225,12 @@ def _make_chunk(
         return jnp.any(~state.stopped & (state.step < limit))
 
     def chunk(state, data, limit):
+        # Inside the traced function, so the jaxpr carries the precision whatever the caller's
+        # default_matmul_precision context is.
+        with jax.default_matmul_precision(PRECISIONS[config.precision]):
+            return steps_of(state, data, limit)
+
+    def steps_of(state, data, limit):
         if steps == 1:  # straight-line code: no loop for XLA:CPU to slow down
             state, loss = step(state, data, limit)
             return state, loss[..., None]
@@ -221,18 +258,36 @@ def _make_chunk(
 # nets on CPU: benchmarks/loop_crossover.py measured the crossover between 4e6 (scan 0.7×
 # the time) and 1.5e7 (scan 2×) on the project's 2-core CPU.
 SCAN_FLOP_LIMIT = 5e6
+# Steps per compiled call where the loop costs nothing extra: long enough that the host round
+# trip per call (~0.1 ms) is negligible, short enough for a live progress bar.
+LOOP_STEPS = 200
+
+
+class StepCost(NamedTuple):
+    """What XLA says one gradient step costs.
+
+    Attributes:
+      flops: FLOPs by XLA's cost analysis (inf if the backend has none).
+      convolutions: convolution ops in the lowered program (StableHLO), forward and backward.
+    """
+
+    flops: float
+    convolutions: int
 
 
 def xla_flops(fn: Callable, *args) -> float:
     """FLOPs of ``fn(*args)`` by XLA's cost analysis of the lowered program; where the backend
     gives none (the GPU backend can return None), of the program compiled for the host CPU.
     inf if neither knows."""
+    return _flops(jax.jit(fn).lower(*args), fn, args)
 
+
+def _flops(lowered: jax.stages.Lowered, fn: Callable, args: tuple) -> float:
     def count(cost):
         cost = cost[0] if isinstance(cost, list | tuple) else cost
         return (cost or {}).get("flops")
 
-    flops = count(jax.jit(fn).lower(*args).cost_analysis())
+    flops = count(lowered.cost_analysis())
     if flops is None:
         cpu = jax.devices("cpu")[0]
         with jax.default_device(cpu):
@@ -241,21 +296,34 @@ def xla_flops(fn: Callable, *args) -> float:
     return float("inf") if flops is None else float(flops)
 
 
+def step_cost(model: nn.Module, params, data) -> StepCost:
+    """FLOPs and convolutions of one gradient of the loss on ``data``, from one lowering
+    (``params`` may be ``jax.ShapeDtypeStruct`` leaves on backends with a cost model)."""
+    grad = jax.grad(lambda p: mse(model.apply, p, data))
+    lowered = jax.jit(grad).lower(params)
+    # XLA's cost analysis has no per-op breakdown; the StableHLO text names every op.
+    convolutions = lowered.as_text().count("stablehlo.convolution")
+    return StepCost(_flops(lowered, grad, (params,)), convolutions)
+
+
 def step_flops(model: nn.Module, params, data) -> float:
     """FLOPs of one gradient of the loss on ``data`` (:func:`xla_flops`)."""
-    return xla_flops(jax.grad(lambda p: mse(model.apply, p, data)), params)
+    return step_cost(model, params, data).flops
 
 
-def default_steps_per_call(model: nn.Module, state: TrainState, data) -> int:
-    """Steps per compiled call: 1 for costly conv steps on CPU, else 200 (a ``lax.while_loop``).
+def default_steps_per_call(model: nn.Module, params, data) -> int:
+    """Steps per compiled call: 1 for costly steps with convolutions on CPU, else
+    ``LOOP_STEPS`` (a ``lax.while_loop``), decided by the step's cost whatever the model class.
 
     XLA:CPU runs convolutions inside loop bodies ~10–18× slower (jax-ml/jax#12868), which only
-    matters once a step costs more than the per-call overhead; the step's FLOPs come from
-    XLA's cost analysis.
+    matters once a step costs more than the per-call overhead (``SCAN_FLOP_LIMIT``); matmuls
+    do not slow down in a loop, and no other backend has the trap. ``params`` may be
+    ``jax.ShapeDtypeStruct`` leaves (``jax.eval_shape`` of the init): only shapes count.
     """
-    if not isinstance(model, ConvAutoencoder | DeepConvStack) or jax.default_backend() != "cpu":
-        return 200
-    return 200 if step_flops(model, state.params, data) < SCAN_FLOP_LIMIT else 1
+    if jax.default_backend() != "cpu":
+        return LOOP_STEPS
+    cost = step_cost(model, params, data)
+    return 1 if cost.convolutions and cost.flops >= SCAN_FLOP_LIMIT else LOOP_STEPS
 
 
 def _init_state(key, model, data, tx, init_params):
@@ -272,23 +340,63 @@ def _init_state(key, model, data, tx, init_params):
     )
 
 
-def train(key, model: nn.Module, data, config: TrainConfig, init_params=None):
+@dataclasses.dataclass(frozen=True)
+class Checkpoint:
+    """Where and how often :func:`train` saves its resumable state.
+
+    Every ``every`` steps (and once more when the run ends) the whole training state is
+    written to ``path``: parameters, optimizer state, step counters, stop-rule state, the loss
+    history, the snapshots taken and the ones still due, and which seeds were reported
+    non-finite. A later call with the same model, config, data and initial parameters finds
+    the file and continues from it; the host loop ends a compiled chunk at every multiple of
+    ``every``, in the first run and in the resumed one alike, so an interrupted and resumed
+    run computes exactly the steps of an uninterrupted one (bitwise-equal results on the
+    CPU), recomputing at most ``every`` steps. A finished run's file returns its result
+    without training. Each write costs one host copy of the state and the snapshots.
+
+    Attributes:
+      path: the checkpoint file (its folder is created).
+      every: steps between writes.
+    """
+
+    path: str | os.PathLike
+    every: int
+
+    def __post_init__(self):
+        if not isinstance(self.every, int | np.integer) or self.every < 1:
+            raise ValueError(
+                f"Checkpoint.every must be a positive number of steps, got {self.every!r}"
+            )
+
+
+def train(
+    key,
+    model: nn.Module,
+    data,
+    config: TrainConfig,
+    init_params=None,
+    *,
+    checkpoint: Checkpoint | None = None,
+):
     """Trains ``model`` to reconstruct ``data`` (full batch, MSE) from one seed.
 
     Args:
       key: PRNG key for the initialization.
       model: a Flax module acting on one example.
       data: ``(n, *example_shape)`` training examples; their dtype sets the parameters' dtype.
-      config: optimizer, budget and stop rules.
+      config: optimizer, budget, stop rules and precision.
       init_params: start from these parameters instead of ``model.init(key, ...)``.
+      checkpoint: save the training state there periodically and resume from the file if it
+        exists (see :class:`Checkpoint`).
 
     Returns:
       ``(params, history)``.
 
     Raises:
       FloatingPointError: the loss became NaN or inf; the message gives step, loss and config.
+      ValueError: the checkpoint file is unreadable or from another training run.
     """
-    return _train(key, model, data, config, init_params, n_seeds=None)
+    return _train(key, model, data, config, init_params, n_seeds=None, checkpoint=checkpoint)
 
 
 def train_seeds(
@@ -299,6 +407,8 @@ def train_seeds(
     init_params=None,
     learning_rates=None,
     devices=None,
+    *,
+    checkpoint: Checkpoint | None = None,
 ):
     """:func:`train` vmapped over a batch of keys, in one compiled program per chunk.
 
@@ -309,10 +419,13 @@ def train_seeds(
       devices: spread the runs over these devices (their number must divide the number of
         runs): the run axis is sharded with ``NamedSharding`` over a 1-D mesh and the same
         compiled chunk runs on every device (GSPMD), the data replicated.
+      checkpoint: one file for all runs (see :class:`Checkpoint`).
 
     Returns ``(params, history)`` whose leaves carry a leading seed axis.
     """
-    return _train(keys, model, data, config, init_params, len(keys), learning_rates, devices)
+    return _train(
+        keys, model, data, config, init_params, len(keys), learning_rates, devices, checkpoint
+    )
 
 
 def _shard_runs(state, data, devices):
@@ -327,7 +440,34 @@ def _shard_runs(state, data, devices):
     return jax.device_put(state, runs_axis), jax.device_put(data, replicated)
 
 
-def _train(key, model, data, config, init_params, n_seeds, learning_rates=None, devices=None):
+@dataclasses.dataclass
+class _HostRecord:
+    """What the host loop keeps beside the device state (all of it goes into a checkpoint).
+
+    Attributes:
+      losses: loss columns of the chunks so far, each ``(..., steps_per_call)``.
+      snapshots: ``{step: params}`` on the host.
+      pending: snapshot steps not reached yet, ascending.
+      reported: per seed, whether its divergence was already reported.
+    """
+
+    losses: list
+    snapshots: dict
+    pending: list
+    reported: np.ndarray
+
+
+def _train(
+    key,
+    model,
+    data,
+    config,
+    init_params,
+    n_seeds,
+    learning_rates=None,
+    devices=None,
+    checkpoint=None,
+):
     data = jnp.asarray(data)
     if data.ndim < 2 or data.shape[0] < 1:
         raise ValueError(f"data must be (n, *example_shape) with n ≥ 1, got shape {data.shape}")
@@ -342,43 +482,58 @@ def _train(key, model, data, config, init_params, n_seeds, learning_rates=None, 
         if rates.shape != (n_seeds,) or not bool(jnp.all(rates > 0)):
             raise ValueError(f"learning_rates must be {n_seeds} positive values, got {rates}")
         state.opt_state.hyperparams["learning_rate"] = rates
+    record = _HostRecord([], {}, list(config.snapshot_steps), np.zeros(np.shape(state.step), bool))
+    if checkpoint is not None:
+        fingerprint = _fingerprint(model, config, data, state, n_seeds)
+        if Path(checkpoint.path).exists():
+            state, record = _read_checkpoint(checkpoint.path, fingerprint, state)
     if devices is not None and len(devices) > 1:
         state, data = _shard_runs(state, data, devices)
-    one_state = state if n_seeds is None else jax.tree.map(lambda a: a[0], state)
-    steps = config.steps_per_call or default_steps_per_call(model, one_state, data)
+    one_run = state.params if n_seeds is None else jax.tree.map(lambda a: a[0], state.params)
+    steps = config.steps_per_call or default_steps_per_call(model, one_run, data)
     # Fields that do not change the compiled step are normalised so they share the cache.
     chunk_config = dataclasses.replace(
         config, snapshot_steps=(), progress=False, max_steps=0, nonfinite="raise"
     )
     chunk = _make_chunk(model, chunk_config, steps, n_seeds, injectable)
 
-    losses, snapshots = [], {}
-    pending = list(config.snapshot_steps)
-    reported = np.zeros(np.shape(state.step), bool)  # seeds whose divergence was reported
+    saved = _progress(state)  # the step of the last checkpoint (or of the start)
     bar = tqdm(total=config.max_steps, disable=not config.progress, desc="train", leave=False)
     while True:
-        while pending and _all_reached(state, pending[0]):
-            snapshots[pending.pop(0)] = jax.device_get(state.params)
-        done = int(np.max(np.asarray(state.step)))
+        while record.pending and _all_reached(state, record.pending[0]):
+            record.snapshots[record.pending.pop(0)] = jax.device_get(state.params)
+        done = _progress(state)
         bar.update(done - bar.n)
-        if bool(np.all(np.asarray(state.stopped))) or done >= config.max_steps:
+        finished = bool(np.all(np.asarray(state.stopped))) or done >= config.max_steps
+        if checkpoint is not None and done > saved and (finished or done % checkpoint.every == 0):
+            _write_checkpoint(checkpoint.path, fingerprint, state, record)
+            saved = done
+        if finished:
             break
-        limit = pending[0] if pending else config.max_steps
+        limit = min(record.pending[0] if record.pending else config.max_steps, config.max_steps)
+        if checkpoint is not None:  # end the chunk at the next checkpoint
+            limit = min(limit, (done // checkpoint.every + 1) * checkpoint.every)
         state, chunk_losses = chunk(state, data, jnp.asarray(limit, jnp.int32))
-        losses.append(np.asarray(chunk_losses))
+        record.losses.append(np.asarray(chunk_losses))
         diverged = _nonfinite(state)
-        if np.any(diverged & ~reported):
-            message = _nonfinite_message(state, losses, config, diverged & ~reported)
+        if np.any(diverged & ~record.reported):
+            message = _nonfinite_message(state, record.losses, config, diverged & ~record.reported)
             if config.nonfinite == "raise":
                 bar.close()
                 raise FloatingPointError(message)
             warnings.warn(message + " That seed stops; the others go on.", stacklevel=3)
-            reported = reported | diverged
-        last = losses[-1][..., -1]
+            record.reported = record.reported | diverged
+        last = record.losses[-1][..., -1]
         if not np.all(np.isnan(last)):
             bar.set_postfix(loss=f"{np.nanmin(last):.3e}", refresh=False)
     bar.close()
-    return state.params, _history(state, losses, snapshots, model, data, n_seeds)
+    history = _history(state, record.losses, record.snapshots, model, data, config, n_seeds)
+    return state.params, history
+
+
+def _progress(state) -> int:
+    """Updates taken by the runs still going (a stopped run is never ahead of them)."""
+    return int(np.max(np.asarray(state.step)))
 
 
 def _all_reached(state, step):
@@ -406,14 +561,18 @@ def _nonfinite_message(state, losses, config, which):
 
 
 @functools.lru_cache(maxsize=64)
-def _final_loss(model: nn.Module, seeds: bool):
+def _final_loss(model: nn.Module, seeds: bool, precision: str):
     """The jitted loss of the returned parameters, cached like ``_make_chunk``: a fresh jit
     per run would recompile the forward pass every time (seconds for large nets)."""
-    loss = functools.partial(mse, model.apply)
+
+    def loss(params, data):
+        with jax.default_matmul_precision(PRECISIONS[precision]):
+            return mse(model.apply, params, data)
+
     return jax.jit(jax.vmap(loss, in_axes=(0, None)) if seeds else loss)
 
 
-def _history(state, losses, snapshots, model, data, n_seeds):
+def _history(state, losses, snapshots, model, data, config, n_seeds):
     if losses:
         all_losses = np.concatenate(losses, axis=-1)
         # Drop the columns where no seed was active: steps frozen at a snapshot limit.
@@ -421,7 +580,7 @@ def _history(state, losses, snapshots, model, data, n_seeds):
         all_losses = all_losses[..., ~np.all(np.isnan(per_step), axis=0)]
     else:
         all_losses = np.zeros((n_seeds, 0) if n_seeds else (0,))
-    final = _final_loss(model, n_seeds is not None)(state.params, data)
+    final = _final_loss(model, n_seeds is not None, config.precision)(state.params, data)
     reasons = np.vectorize(STOP_REASONS.__getitem__, otypes=[object])(np.asarray(state.reason))
     return History(
         losses=all_losses,
@@ -430,3 +589,118 @@ def _history(state, losses, snapshots, model, data, n_seeds):
         stop_reason=reasons.tolist() if n_seeds else str(reasons),
         snapshots=snapshots,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Checkpoint files. Flax msgpack rather than orbax: a training state here is a few small
+# arrays written from one host between chunks, so one self-contained file, written
+# synchronously and renamed into place, is all that is needed; orbax's directories, async
+# writes and multi-host coordination would add failure modes (half-finished directories, a
+# background thread racing a SIGKILL) and a dependency surface without a use. A sharded
+# state is gathered to the host first, which limits this to states that fit one host.
+
+CHECKPOINT_FORMAT = "memjax.train checkpoint v1"
+
+
+def _digest(tree) -> str:
+    digest = hashlib.sha256()
+    for leaf in jax.tree.leaves(jax.device_get(tree)):
+        leaf = np.asarray(leaf)
+        digest.update(f"{leaf.dtype}{leaf.shape}".encode())
+        digest.update(np.ascontiguousarray(leaf).tobytes())
+    return digest.hexdigest()
+
+
+def _fingerprint(model, config: TrainConfig, data, state: TrainState, n_seeds) -> dict:
+    """What must match for a checkpoint to continue this run. The initial state covers the
+    keys, ``init_params`` and per-run learning rates; ``progress`` only changes the display."""
+    fields = dataclasses.asdict(config)
+    del fields["progress"]
+    return {
+        # Flax's repr lists every attribute; object addresses would differ between processes.
+        "model": re.sub(r" at 0x[0-9a-fA-F]+", "", repr(model)),
+        "config": json.loads(json.dumps(fields)),
+        "data": {"shape": list(data.shape), "dtype": str(data.dtype), "sha256": _digest(data)},
+        "initial state (key, init_params, learning_rates)": _digest(state),
+        "seeds": n_seeds,
+    }
+
+
+def _write_checkpoint(path, fingerprint: dict, state: TrainState, record: _HostRecord):
+    losses = np.concatenate(record.losses, axis=-1) if record.losses else np.zeros((0,))
+    to_dict = flax.serialization.to_state_dict
+    payload = {
+        "format": CHECKPOINT_FORMAT,
+        "fingerprint": json.dumps(fingerprint, sort_keys=True),
+        "state": to_dict(jax.device_get(state)),
+        "losses": losses,
+        "snapshots": {str(step): to_dict(params) for step, params in record.snapshots.items()},
+        "pending": np.asarray(record.pending, np.int64),
+        "reported": record.reported,
+    }
+    _atomic_write(Path(path), flax.serialization.msgpack_serialize(payload))
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    """Writes ``data`` to ``path`` so that a reader (or a crash) never sees a partial file:
+    a temporary file in the same folder, flushed to disk, then renamed over ``path``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    part = path.with_name(f"{path.name}.{os.getpid()}.part")
+    with open(part, "wb") as f:
+        f.write(data)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(part, path)
+    folder = os.open(path.parent, os.O_RDONLY)
+    try:  # make the rename itself durable
+        os.fsync(folder)
+    finally:
+        os.close(folder)
+
+
+def _read_checkpoint(path, fingerprint: dict, template: TrainState):
+    """The state and host record saved at ``path``, checked against this run."""
+    try:
+        payload = flax.serialization.msgpack_restore(Path(path).read_bytes())
+        is_ours = isinstance(payload, dict) and payload.get("format") == CHECKPOINT_FORMAT
+    except Exception as error:  # msgpack raises several types for corrupt input
+        raise ValueError(
+            f"checkpoint {path} is unreadable (corrupt or truncated): {error}"
+        ) from None
+    if not is_ours:
+        raise ValueError(f"{path} is not a memjax.train checkpoint ({CHECKPOINT_FORMAT})")
+    saved = json.loads(payload["fingerprint"])
+    different = [name for name in fingerprint if saved.get(name) != fingerprint[name]]
+    if different:
+        raise ValueError(
+            f"checkpoint {path} belongs to another training run (different "
+            f"{', '.join(different)}); delete the file or choose another path"
+        )
+    state = _restore_like(template, payload["state"], path)
+    host = jax.device_get(template.params)
+    losses = payload["losses"]
+    record = _HostRecord(
+        losses=[losses] if losses.shape[-1] else [],
+        snapshots={
+            int(step): _restore_like(host, params, path)
+            for step, params in payload["snapshots"].items()
+        },
+        pending=[int(step) for step in payload["pending"]],
+        reported=np.asarray(payload["reported"], bool),
+    )
+    log.info("resuming from %s at step %d", path, _progress(state))
+    return state, record
+
+
+def _restore_like(template, saved: dict, path):
+    """``saved`` in the structure of ``template``, leaves of the same kind (host or device)."""
+    try:
+        restored = flax.serialization.from_state_dict(template, saved)
+        pairs = zip(jax.tree.leaves(template), jax.tree.leaves(restored), strict=True)
+        same = all(np.shape(a) == np.shape(b) and a.dtype == np.asarray(b).dtype for a, b in pairs)
+    except (ValueError, KeyError, TypeError) as error:
+        raise ValueError(f"checkpoint {path} does not hold this run's state: {error}") from None
+    if not same:
+        raise ValueError(f"checkpoint {path} holds arrays of other shapes or dtypes")
+    as_template = jnp.asarray if isinstance(jax.tree.leaves(template)[0], jax.Array) else np.asarray
+    return jax.tree.map(as_template, restored)

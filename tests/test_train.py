@@ -1,16 +1,31 @@
+import re
+
 import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
 from flax import linen as nn
 
-from memjax.models import Conv, ConvAutoencoder, SingleLayerFC, network_ds, stride1_stack_layers
+from memjax.models import (
+    Conv,
+    ConvAutoencoder,
+    MLPAutoencoder,
+    SingleLayerFC,
+    UNet,
+    network_ds,
+    stride1_stack_layers,
+)
 from memjax.train import (
+    LOOP_STEPS,
+    SCAN_FLOP_LIMIT,
     TrainConfig,
     _final_loss,
+    _init_state,
     _make_chunk,
+    default_steps_per_call,
     make_optimizer,
     mse,
+    step_cost,
     train,
     train_seeds,
     xla_flops,
@@ -133,10 +148,12 @@ def test_a_jitted_chunk_compiles_once_across_steps_and_runs():
         CONV, TrainConfig(max_steps=0, progress=False, steps_per_call=1), 1, None, False
     )
     assert chunk._cache_size() == 1
-    assert _final_loss(CONV, False)._cache_size() == 1
+    assert _final_loss(CONV, False, "highest")._cache_size() == 1
     train(jax.random.PRNGKey(5), CONV, DATA, _config(max_steps=40, steps_per_call=1))
     assert chunk._cache_size() == 1
-    assert _final_loss(CONV, False)._cache_size() == 1  # the final loss is not recompiled
+    assert (
+        _final_loss(CONV, False, "highest")._cache_size() == 1
+    )  # the final loss is not recompiled
 
 
 _FORWARD_PASSES = []
@@ -187,3 +204,56 @@ def test_xla_flops_counts_a_matmul_also_without_the_backends_cost_model(lowered_
         monkeypatch.setattr(jax.stages.Lowered, "cost_analysis", lambda self: None)
     a = jnp.ones((16, 24))
     assert xla_flops(lambda a, b: a @ b, a, a.T) == 2 * 16 * 24 * 16
+
+
+def _precisions(fn, *args) -> set:
+    """The precision of every matmul and convolution in ``fn``'s jaxpr."""
+    jaxpr = str(jax.make_jaxpr(fn)(*args))
+    assert "conv_general_dilated" in jaxpr or "dot_general" in jaxpr
+    return set(re.findall(r"precision=\(?([\w.]+)", jaxpr))
+
+
+@pytest.mark.parametrize(
+    "precision, expected",
+    [
+        ("highest", "Precision.HIGHEST"),
+        ("tf32", "Precision.HIGH"),
+        ("default", "Precision.DEFAULT"),
+    ],
+)
+@pytest.mark.parametrize("model", [CONV, MLPAutoencoder(hidden=(8,))], ids=["conv", "dense"])
+def test_steps_and_final_loss_run_at_the_configured_precision(precision, expected, model):
+    # On GPUs JAX's float32 default is TF32; training is true float32 unless the config opts
+    # in, whatever default_matmul_precision the caller has set around it.
+    config = TrainConfig(max_steps=0, progress=False, precision=precision)
+    tx = make_optimizer(config.optimizer, config.learning_rate)
+    state = jax.eval_shape(
+        lambda key: _init_state(key, model, DATA, tx, None), jax.random.PRNGKey(0)
+    )
+    limit = jnp.asarray(5, jnp.int32)
+    for steps in (1, 5):
+        chunk = _make_chunk(model, config, steps, None, False)
+        with jax.default_matmul_precision("bfloat16"):
+            assert _precisions(chunk, state, DATA, limit) == {expected}
+    with jax.default_matmul_precision("bfloat16"):
+        assert _precisions(_final_loss(model, False, precision), state.params, DATA) == {expected}
+    with pytest.raises(ValueError, match="precision must be one of highest, tf32, default"):
+        TrainConfig(precision="fp8")
+
+
+def test_steps_per_call_follow_the_steps_cost_not_the_model_class():
+    # A U-Net's convolutions inside a loop run slowly on XLA:CPU: it gets one step per call
+    # there, while a costlier fully connected step keeps the loop, and so does a conv net
+    # whose step costs less than a call.
+    if jax.default_backend() != "cpu":
+        pytest.skip("the conv-in-loop trap (one step per call) is XLA:CPU's")
+    cases = [  # model, data, convolutions, costlier than SCAN_FLOP_LIMIT, steps per call
+        (UNet(features=(8, 16, 32)), jnp.ones((1, 3, 32, 32)), True, True, 1),
+        (MLPAutoencoder(hidden=(512, 512)), jnp.ones((16, 1, 16, 16)), False, True, LOOP_STEPS),
+        (CONV, DATA, True, False, LOOP_STEPS),
+    ]
+    for model, data, convolutions, costly, steps in cases:
+        params = jax.eval_shape(model.init, jax.random.PRNGKey(0), data[0])  # shapes suffice
+        cost = step_cost(model, params, data)
+        assert (cost.convolutions > 0, cost.flops > SCAN_FLOP_LIMIT) == (convolutions, costly)
+        assert default_steps_per_call(model, params, data) == steps
