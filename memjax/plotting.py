@@ -144,3 +144,48 @@ def eigenvector_grid(
         col_labels=[f"|λ|={abs(v):.3f}" for v in values[:k]],
         title=title,
     )
+
+
+def sweep_plot(
+    values: dict[str, dict[float, Sequence[float]]],
+    path: Path,
+    xlabel: str,
+    ylabel: str,
+    paper: dict[str, dict[float, float]] | None = None,
+    vlines: dict[str, float] | None = None,
+    title: str | None = None,
+    log: bool = False,
+) -> None:
+    """A measured number against a swept setting (depth, init scale, ...), one colour a label.
+
+    Args:
+      values: ``{label: {x: per-seed values}}``; the points are drawn and a line joins their
+        medians (an ``x`` without values, e.g. no seed fitted, is left out).
+      paper: ``{label: {x: value or None}}``, drawn dashed in the label's colour (a bound that
+        does not depend on ``x`` is a constant mapping).
+      vlines: ``{label: x}`` vertical reference lines (e.g. a depth from the theory).
+    """
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for i, (label, by_x) in enumerate(values.items()):
+        measured = {x: np.asarray(v, np.float64) for x, v in by_x.items() if len(v)}
+        for x, points in measured.items():
+            ax.scatter([x] * points.size, points, color=f"C{i}", s=12, alpha=0.5)
+        if measured:
+            medians = [np.median(p) for p in measured.values()]
+            ax.plot(list(measured), medians, color=f"C{i}", marker="o", label=f"{label}: ours")
+        known = sorted(x for x, v in (paper or {}).get(label, {}).items() if v is not None)
+        if known:
+            ax.plot(known, [paper[label][x] for x in known], color=f"C{i}", ls="--", marker="x",
+                    label=f"{label}: paper")  # fmt: skip
+    for j, (label, x) in enumerate((vlines or {}).items()):
+        ax.axvline(x, color=f"C{len(values) + j}", ls=":", label=label)
+    ax.set_xticks(sorted({x for by_x in values.values() for x in by_x}))
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    if log:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=9)
+    save(fig, path)
