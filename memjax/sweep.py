@@ -18,12 +18,13 @@ sweep spreads its runs over them: ``devices=jax.devices()`` shards the run axis 
 from __future__ import annotations
 
 import dataclasses
+from pathlib import Path
 
 import flax.linen as nn
 import jax
 import numpy as np
 
-from memjax.train import History, TrainConfig, step_flops, train, train_seeds
+from memjax.train import Checkpoint, History, TrainConfig, step_flops, train, train_seeds
 
 STRATEGIES = ("auto", "vmap", "sequential")
 # Gradient FLOPs per run below which a vmapped sweep beats a loop on the CPU
@@ -47,6 +48,8 @@ def sweep(
     learning_rates=None,
     strategy: str = "auto",
     devices=None,
+    *,
+    checkpoint: Checkpoint | None = None,
 ):
     """Trains one run per key; returns ``(params, history)`` stacked along a leading run axis.
 
@@ -58,6 +61,10 @@ def sweep(
       strategy: "vmap", "sequential" or "auto" (:func:`default_strategy` of one run's
         gradient FLOPs).
       devices: for "vmap", spread the runs over these devices (see ``train_seeds``).
+      checkpoint: make the sweep resumable: "vmap" writes one file at ``checkpoint.path``,
+        "sequential" one per run (``NAME.run{i}.EXT``: finished runs are not trained again).
+        A sweep resumes only with the strategy it started with, so give "auto" sweeps that
+        may move between backends an explicit strategy.
     """
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
@@ -65,15 +72,26 @@ def sweep(
         example = model.init(keys[0], jax.numpy.asarray(data)[0])
         strategy = default_strategy(step_flops(model, example, jax.numpy.asarray(data)))
     if strategy == "vmap":
-        return train_seeds(keys, model, data, config, init_params, learning_rates, devices)
+        return train_seeds(
+            keys, model, data, config, init_params, learning_rates, devices, checkpoint=checkpoint
+        )
     runs = []
     for i, key in enumerate(keys):
         run_config = config
         if learning_rates is not None:
             run_config = dataclasses.replace(config, learning_rate=float(learning_rates[i]))
         start = None if init_params is None else jax.tree.map(lambda a, i=i: a[i], init_params)
-        runs.append(train(key, model, data, run_config, init_params=start))
+        run_checkpoint = None if checkpoint is None else _run_checkpoint(checkpoint, i)
+        runs.append(train(key, model, data, run_config, start, checkpoint=run_checkpoint))
     return _stack(runs)
+
+
+def _run_checkpoint(checkpoint: Checkpoint, run: int) -> Checkpoint:
+    """The file of one run of a sequential sweep, beside ``checkpoint.path``."""
+    path = Path(checkpoint.path)
+    return dataclasses.replace(
+        checkpoint, path=path.with_name(f"{path.stem}.run{run}{path.suffix}")
+    )
 
 
 def _stack(runs) -> tuple:

@@ -10,7 +10,7 @@ import pytest
 
 from memjax.models import MLPAutoencoder
 from memjax.sweep import default_strategy, sweep
-from memjax.train import TrainConfig, train
+from memjax.train import Checkpoint, TrainConfig, train
 
 DATA = jax.random.uniform(jax.random.PRNGKey(0), (3, 1, 4, 4))
 MLP = MLPAutoencoder(hidden=(8,), activation="tanh")
@@ -77,6 +77,10 @@ SHARDED = textwrap.dedent("""
 
 
 def test_a_sweep_sharded_over_four_cpu_devices_equals_the_single_device_one():
+    if jax.default_backend() != "cpu":
+        # The subprocess runs on 4 host CPU devices; compared with this process's sweep on
+        # an accelerator, the difference would be the backends', not the sharding's.
+        pytest.skip(f"compares with a CPU sweep; this process runs on {jax.default_backend()}")
     env = {
         **os.environ,
         "XLA_FLAGS": "--xla_force_host_platform_device_count=4",
@@ -86,6 +90,8 @@ def test_a_sweep_sharded_over_four_cpu_devices_equals_the_single_device_one():
         [sys.executable, "-c", SHARDED], env=env, capture_output=True, text=True, check=True
     ).stdout
     sharded = json.loads(out)
+    if sharded["devices"] < 4:
+        pytest.skip(f"XLA made {sharded['devices']} host devices, not 4")
     assert sharded["devices"] == 4 and sharded["shards"] == 4
     keys = jax.random.split(jax.random.PRNGKey(1), 8)
     params, history = sweep(
@@ -93,3 +99,26 @@ def test_a_sweep_sharded_over_four_cpu_devices_equals_the_single_device_one():
     )
     np.testing.assert_allclose(sharded["kernel"], params["params"]["dense0"]["kernel"], atol=1e-6)
     np.testing.assert_allclose(sharded["final_loss"], history.final_loss, rtol=1e-5)
+
+
+@pytest.mark.parametrize("strategy", ["vmap", "sequential"])
+def test_a_checkpointed_sweep_equals_one_without_and_resumes_per_run(strategy, tmp_path):
+    keys = jax.random.split(jax.random.PRNGKey(1), 2)
+    rates = np.array([0.05, 0.1])
+    checkpoint = Checkpoint(tmp_path / "sweep.msgpack", every=15)
+
+    def run(**kwargs):
+        return sweep(keys, MLP, DATA, CONFIG, learning_rates=rates, strategy=strategy, **kwargs)
+
+    (params, history), (saved, saved_history) = run(), run(checkpoint=checkpoint)
+    jax.tree.map(np.testing.assert_array_equal, params, saved)
+    np.testing.assert_array_equal(history.losses, saved_history.losses)
+    files = {"vmap": ["sweep.msgpack"], "sequential": ["sweep.run0.msgpack", "sweep.run1.msgpack"]}
+    assert sorted(p.name for p in tmp_path.iterdir()) == files[strategy]
+    (tmp_path / files[strategy][-1]).unlink()  # a sequential sweep stopped during its last run
+    written = {p.name: p.stat().st_mtime_ns for p in tmp_path.iterdir()}
+    again, again_history = run(checkpoint=checkpoint)
+    for name, mtime in written.items():  # a finished run is read, not trained and written again
+        assert (tmp_path / name).stat().st_mtime_ns == mtime
+    jax.tree.map(np.testing.assert_array_equal, params, again)
+    np.testing.assert_array_equal(history.final_loss, again_history.final_loss)
