@@ -9,12 +9,14 @@ and NaN reports. Seeds are a ``jax.vmap`` of the step inside the same loop.
 
 Why chunks and not one scan over the whole run: on XLA:CPU a convolution inside a loop body
 runs ~10–18× slower than the same convolution in straight-line code (jax-ml/jax#12868), so
-conv nets on CPU default to one step per call; fully connected nets use long loops, where the
-host round trip would dominate. ``benchmarks/loop_crossover.py`` measures both.
+on CPU a step with convolutions that costs more than a host call defaults to one step per
+call (:func:`default_steps_per_call` reads XLA's cost analysis, whatever the model class);
+other steps run in long loops, where the host round trip would dominate.
+``benchmarks/loop_crossover.py`` measures both.
 
 Precision: training runs its matmuls and convolutions in true float32 unless the config opts
 into the backend's faster default (``TrainConfig.precision``): JAX's float32 default on
-NVIDIA GPUs is TF32 (a 10-bit mantissa), which moved four results of the test suite there.
+NVIDIA GPUs is TF32 (a 10-bit mantissa), under which four tests failed on a GPU.
 
 Checkpoints (:class:`Checkpoint`) make a run resumable: the host loop writes the whole
 training state every ``every`` steps and, on a later call with the same arguments, continues
@@ -236,8 +238,8 @@ def _make_chunk(
             return state, loss[..., None]
 
         # A while loop, not a scan: once every run has stopped or reached `limit` (a
-        # snapshot, the budget) the chunk ends, so a 10-step run in a 200-step chunk costs 10
-        # steps, and no skipped iteration copies the state.
+        # snapshot, a checkpoint, the budget) the chunk ends, so a 10-step run in a 200-step
+        # chunk costs 10 steps, and no skipped iteration copies the state.
         def body(carry):
             i, state, losses = carry
             state, loss = step(state, data, limit)
@@ -258,52 +260,56 @@ def _make_chunk(
 # nets on CPU: benchmarks/loop_crossover.py measured the crossover between 4e6 (scan 0.7×
 # the time) and 1.5e7 (scan 2×) on the project's 2-core CPU.
 SCAN_FLOP_LIMIT = 5e6
-# Steps per compiled call where the loop costs nothing extra: long enough that the host round
-# trip per call (~0.1 ms) is negligible, short enough for a live progress bar.
+# Steps per compiled call where a loop is not slower: enough that the host round trip per call
+# is negligible, few enough for a live progress bar and prompt NaN reports.
 LOOP_STEPS = 200
 
 
-class StepCost(NamedTuple):
-    """What XLA says one gradient step costs.
+class XlaCost(NamedTuple):
+    """What XLA says a program costs.
 
     Attributes:
       flops: FLOPs by XLA's cost analysis (inf if the backend has none).
-      convolutions: convolution ops in the lowered program (StableHLO), forward and backward.
+      convolutions: convolution ops in the lowered program (StableHLO); for a gradient, those
+        of the forward and the backward pass.
     """
 
     flops: float
     convolutions: int
 
 
-def xla_flops(fn: Callable, *args) -> float:
-    """FLOPs of ``fn(*args)`` by XLA's cost analysis of the lowered program; where the backend
-    gives none (the GPU backend can return None), of the program compiled for the host CPU.
-    inf if neither knows."""
-    return _flops(jax.jit(fn).lower(*args), fn, args)
+def xla_cost(fn: Callable, *args) -> XlaCost:
+    """FLOPs and convolutions of ``fn(*args)``, from one lowering.
 
-
-def _flops(lowered: jax.stages.Lowered, fn: Callable, args: tuple) -> float:
-    def count(cost):
-        cost = cost[0] if isinstance(cost, list | tuple) else cost
-        return (cost or {}).get("flops")
-
-    flops = count(lowered.cost_analysis())
+    The FLOPs come from XLA's cost analysis of the lowered program; where the backend gives
+    none (the GPU backend can return None), from the program compiled for the host CPU (then
+    ``args`` must be arrays, else they may be ``jax.ShapeDtypeStruct`` leaves).
+    """
+    lowered = jax.jit(fn).lower(*args)
+    flops = _count_flops(lowered.cost_analysis())
     if flops is None:
         cpu = jax.devices("cpu")[0]
         with jax.default_device(cpu):
             compiled = jax.jit(fn).lower(*jax.device_put(args, cpu)).compile()
-        flops = count(compiled.cost_analysis())
-    return float("inf") if flops is None else float(flops)
-
-
-def step_cost(model: nn.Module, params, data) -> StepCost:
-    """FLOPs and convolutions of one gradient of the loss on ``data``, from one lowering
-    (``params`` may be ``jax.ShapeDtypeStruct`` leaves on backends with a cost model)."""
-    grad = jax.grad(lambda p: mse(model.apply, p, data))
-    lowered = jax.jit(grad).lower(params)
-    # XLA's cost analysis has no per-op breakdown; the StableHLO text names every op.
+        flops = _count_flops(compiled.cost_analysis())
+    # The cost analysis has no per-op breakdown; the StableHLO text names every op.
     convolutions = lowered.as_text().count("stablehlo.convolution")
-    return StepCost(_flops(lowered, grad, (params,)), convolutions)
+    return XlaCost(float("inf") if flops is None else float(flops), convolutions)
+
+
+def _count_flops(cost) -> float | None:
+    cost = cost[0] if isinstance(cost, list | tuple) else cost
+    return (cost or {}).get("flops")
+
+
+def xla_flops(fn: Callable, *args) -> float:
+    """FLOPs of ``fn(*args)`` (:func:`xla_cost`); inf if XLA cannot count them."""
+    return xla_cost(fn, *args).flops
+
+
+def step_cost(model: nn.Module, params, data) -> XlaCost:
+    """:func:`xla_cost` of one gradient of the loss on ``data``."""
+    return xla_cost(jax.grad(lambda p: mse(model.apply, p, data)), params)
 
 
 def step_flops(model: nn.Module, params, data) -> float:
@@ -316,8 +322,8 @@ def default_steps_per_call(model: nn.Module, params, data) -> int:
     ``LOOP_STEPS`` (a ``lax.while_loop``), decided by the step's cost whatever the model class.
 
     XLA:CPU runs convolutions inside loop bodies ~10–18× slower (jax-ml/jax#12868), which only
-    matters once a step costs more than the per-call overhead (``SCAN_FLOP_LIMIT``); matmuls
-    do not slow down in a loop, and no other backend has the trap. ``params`` may be
+    matters once a step costs more than the per-call overhead (``SCAN_FLOP_LIMIT``); steps
+    without convolutions and other backends keep the loop. ``params`` may be
     ``jax.ShapeDtypeStruct`` leaves (``jax.eval_shape`` of the init): only shapes count.
     """
     if jax.default_backend() != "cpu":
@@ -510,7 +516,7 @@ def _train(
             saved = done
         if finished:
             break
-        limit = min(record.pending[0] if record.pending else config.max_steps, config.max_steps)
+        limit = record.pending[0] if record.pending else config.max_steps
         if checkpoint is not None:  # end the chunk at the next checkpoint
             limit = min(limit, (done // checkpoint.every + 1) * checkpoint.every)
         state, chunk_losses = chunk(state, data, jnp.asarray(limit, jnp.int32))
