@@ -27,8 +27,10 @@ float32 default is TF32 (~1e-3 relative error, too coarse to tell an eigenvalue 
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import math
+import warnings
 from collections.abc import Callable
 from typing import Any
 
@@ -37,7 +39,8 @@ import jax.numpy as jnp
 import numpy as np
 
 from memjax.models.conv import Conv, ConvAutoencoder, Upsample
-from memjax.spectral import SingularTriplets, Spectrum
+from memjax.spectral import RitzPairs, SingularTriplets, Spectrum, krylov_eigs
+from memjax.train import SCAN_FLOP_LIMIT
 
 
 class _Flat:
@@ -137,13 +140,88 @@ def operator(
     return _operator_jit(flat, params, x0.ravel(), chunk_size, seeds)
 
 
-def _per_seed(solve, params, seeds):
-    """``solve(params)``, or stacked over the leading seed axis of ``params``."""
-    if not seeds:
-        return solve(params)
-    n = jax.tree.leaves(params)[0].shape[0]
-    results = [solve(jax.tree.map(lambda a, i=i: a[i], params)) for i in range(n)]
-    return type(results[0])(*(np.stack(parts) for parts in zip(*results, strict=True)))
+@dataclasses.dataclass(frozen=True)
+class _JacobianProduct:
+    """``make_matvec`` for :func:`memjax.spectral.krylov_eigs`: ``v ↦ J v`` or, for singular
+    values, ``v ↦ Jᵀ J v``, with ``J`` the Jacobian of ``flat(params, ·)`` at ``x``.
+
+    ``jax.linearize``/``jax.vjp`` run the forward pass once per call and keep its residuals,
+    so a nonlinear net's forward pass is not repeated in every product.
+    """
+
+    flat: _Flat
+    gram: bool
+
+    def __call__(self, operand):
+        params, x = operand
+        f = functools.partial(self.flat, params)
+        _, jvp = jax.linearize(f, x)
+        if not self.gram:
+            return jvp
+        _, vjp = jax.vjp(f, x)
+        return lambda v: vjp(jvp(v))[0]
+
+
+def _choose_loop(loop: str, product: _JacobianProduct, operand) -> str:
+    """``"host"`` for costly products with convolutions on XLA:CPU, else ``"device"``.
+
+    XLA:CPU runs convolutions inside loop bodies several times slower (jax-ml/jax#12868; for
+    ``D_{64,192}``'s vjp 5×, its jvp 1.2×, see ``benchmarks/solvers.py``), which matters once
+    a product costs more than a dispatch: the same threshold as :func:`memjax.train` uses.
+    Other backends have no such trap, and there the device loop saves a host round trip per
+    product.
+    """
+    if loop not in ("auto", "device", "host"):
+        raise ValueError(f"loop must be 'auto', 'device' or 'host', got {loop!r}")
+    if loop != "auto":
+        return loop
+    if jax.default_backend() != "cpu":
+        return "device"
+    lowered = jax.jit(lambda o, v: product(o)(v)).lower(operand, operand[1])
+    convolutions = lowered.as_text().count("stablehlo.convolution")
+    cost = lowered.cost_analysis()
+    cost = cost[0] if isinstance(cost, list | tuple) else cost
+    flops = (cost or {}).get("flops", math.inf)
+    return "host" if convolutions and flops >= SCAN_FLOP_LIMIT else "device"
+
+
+def _krylov(
+    product, operand, batched, k, krylov_dim, tol, max_restarts, key, loop, symmetric
+) -> RitzPairs:
+    """Runs :func:`memjax.spectral.krylov_eigs` on ``product`` at one problem, or at ``B``
+    with ``batched = (params_axis, x_axis)`` (``(0, None)``: seeds, ``(None, 0)``: points)."""
+    params, x = operand
+    params_axis, x_axis = (None, None) if batched is None else batched
+    one = (
+        params if params_axis is None else jax.tree.map(lambda a: a[0], params),
+        x if x_axis is None else x[0],
+    )
+    d = one[1].shape[0]
+    krylov_dim = min(max(2 * k + 1, 20) if krylov_dim is None else krylov_dim, d - 1)
+    key = jax.random.PRNGKey(0) if key is None else key
+    size = None
+    if batched is not None:
+        size = len(x) if x_axis is not None else jax.tree.leaves(params)[0].shape[0]
+    starts = jax.random.normal(key, (d,) if size is None else (size, d), x.dtype)
+    loop = _choose_loop(loop, product, one)
+    pairs = krylov_eigs(product, operand, starts, k, krylov_dim=krylov_dim, tol=tol,
+                        max_restarts=max_restarts, symmetric=symmetric, batched=batched,
+                        loop=loop)  # fmt: skip
+    converged = np.asarray(pairs.converged)
+    if not converged.all():
+        warnings.warn(
+            f"{np.size(converged) - converged.sum()} of {np.size(converged)} Krylov solves "
+            f"did not reach tol={tol} in {max_restarts} restarts (largest residual "
+            f"{float(np.max(pairs.residuals)):.1e}); raise max_restarts or krylov_dim",
+            RuntimeWarning,
+            stacklevel=3,
+        )
+    return pairs
+
+
+def _check_k(k, d, kind):
+    if not 1 <= k < d - 1:
+        raise ValueError(f"k must be between 1 and d - 2 = {d - 2} {kind}, got {k}")
 
 
 def top_eigenvalues(
@@ -153,47 +231,60 @@ def top_eigenvalues(
     *,
     params: Any = None,
     seeds: bool = False,
-    tol: float = 1e-8,
-    seed: int = 0,
+    krylov_dim: int | None = None,
+    tol: float = 1e-6,
+    max_restarts: int = 100,
+    key: jax.Array | None = None,
+    loop: str = "auto",
 ) -> Spectrum:
     """The ``k`` largest-magnitude eigenpairs of the Jacobian at ``x0``, from jvps alone.
 
-    Implicitly restarted Arnoldi (ARPACK via ``scipy.sparse.linalg.eigs``) on a jitted jvp:
-    memory is O(d·ncv) instead of the O(d²) of the dense operator, so it reaches inputs whose
-    operator does not fit (3×224×224: 90 GB dense). Each Arnoldi step costs one jvp, about one
-    forward pass; ARPACK works in float64 and calls the jvp in the input's dtype.
+    Thick-restart Arnoldi (:func:`memjax.spectral.krylov_eigs`) on the jvp, one product per
+    step, about one forward pass each: memory O(d · krylov_dim) instead of the O(d²) of the
+    dense operator, so it reaches inputs whose operator does not fit (3×224×224: 90 GB dense).
+    On accelerators the whole iteration is one XLA program; on a CPU, nets with costly
+    convolutions run one jitted step per product (``loop``).
 
     Args:
-      apply, x0, params, seeds: as for :func:`operator`.
-      k: how many eigenvalues; must be < d − 1.
-      tol: ARPACK's relative tolerance.
-      seed: seed of ARPACK's random start vector, for reproducible results.
+      apply, x0, params, seeds: as for :func:`operator` (with seeds, one solve per seed,
+        vmapped).
+      k: how many eigenvalues; ``1 ≤ k ≤ d − 2``.
+      krylov_dim: Krylov basis size, default ``max(2k + 1, 20)`` (ARPACK's default), at most
+        ``d − 1``.
+      tol: stop when every wanted ``‖J v − λ v‖ ≤ tol · |λ_1|`` (a RuntimeWarning if
+        ``max_restarts`` restarts did not get there). Float32 products reach ~1e-6.
+      key: PRNG key of the start vector (default ``PRNGKey(0)``: reproducible).
+      loop: ``"auto"``, ``"device"`` (``lax`` loops) or ``"host"`` (a jitted step per product).
 
     Returns:
-      :class:`memjax.spectral.Spectrum` sorted by decreasing ``|λ|``: ``values`` ``(k,)``
-      complex and ``vectors`` ``(d, k)`` (with seeds, a leading ``S`` axis on both).
+      :class:`memjax.spectral.Spectrum` sorted by decreasing ``|λ|`` (conjugate pairs with
+      positive imaginary part first), NumPy: ``values`` ``(k,)`` complex, ``vectors``
+      ``(d, k)`` complex unit vectors (with seeds, a leading ``S`` axis on both).
     """
-    from scipy.sparse.linalg import LinearOperator, eigs
-
     flat, x0 = _prepare(apply, x0, params, seeds)
     d = x0.size
-    if not 1 <= k < d - 1:
-        raise ValueError(f"k must be between 1 and d - 2 = {d - 2}, got {k}")
+    _check_k(k, d, "(top_eigenvalues)")
+    out = jax.eval_shape(flat, params if not seeds else jax.tree.map(lambda a: a[0], params),
+                         x0.ravel())  # fmt: skip
+    if out.shape != (d,):
+        raise ValueError(f"eigenvalues need a square Jacobian: apply maps {d} inputs to "
+                         f"{out.shape[0]} outputs (use top_singular_values)")  # fmt: skip
+    pairs = _krylov(_JacobianProduct(flat, gram=False), (params, x0.ravel()),
+                    (0, None) if seeds else None, k, krylov_dim, tol, max_restarts, key, loop,
+                    symmetric=False)  # fmt: skip
+    values = np.asarray(pairs.values).astype(np.complex128)
+    return Spectrum(values, np.asarray(pairs.vectors).astype(np.complex128))
 
-    def solve(p):
-        _, jvp = jax.linearize(functools.partial(flat, p), x0.ravel())
-        jvp = jax.jit(jvp)
 
-        def matvec(v):
-            return np.asarray(jvp(jnp.asarray(np.real(v).ravel(), x0.dtype)), np.float64)
+@functools.partial(jax.jit, static_argnames=("flat", "seeds"))
+def _images(flat, params, x, vectors, seeds):
+    """``J v`` for each column ``v`` of ``vectors`` (``(d, k)``; with seeds ``(S, d, k)``)."""
 
-        start = np.random.default_rng(seed).normal(size=d)
-        values, vectors = eigs(LinearOperator((d, d), matvec=matvec, dtype=np.float64), k=k,
-                               which="LM", tol=tol, v0=start)  # fmt: skip
-        order = np.lexsort((-values.imag, -np.round(np.abs(values), 12)))
-        return Spectrum(values[order], vectors[:, order])
+    def one(params, vectors):
+        jvp = jax.linearize(functools.partial(flat, params), x)[1]
+        return jax.vmap(jvp, in_axes=1, out_axes=1)(vectors)
 
-    return _per_seed(solve, params, seeds)
+    return jax.vmap(one)(params, vectors) if seeds else one(params, vectors)
 
 
 def top_singular_values(
@@ -203,118 +294,85 @@ def top_singular_values(
     *,
     params: Any = None,
     seeds: bool = False,
-    tol: float = 1e-8,
-    seed: int = 0,
+    krylov_dim: int | None = None,
+    tol: float = 1e-6,
+    max_restarts: int = 100,
+    key: jax.Array | None = None,
+    loop: str = "auto",
 ) -> SingularTriplets:
     """The ``k`` largest singular triplets of the Jacobian at ``x0``, from a jvp and a vjp.
 
-    Lanczos bidiagonalization (ARPACK via ``scipy.sparse.linalg.svds``) with ``J v`` from
-    ``jax.linearize`` and ``Jᵀ u`` from ``jax.vjp``, both jitted: like :func:`top_eigenvalues`,
-    it never forms the d×d operator. Singular values measure how far the map stretches inputs
-    (the rank of the learned solution, [DS] App D's SVD truncation) where eigenvalues measure
-    which inputs it keeps.
+    The same thick-restart solver as :func:`top_eigenvalues`, on the symmetric ``JᵀJ``
+    (a jvp then a vjp per step): Lanczos with full reorthogonalisation, whose right vectors
+    span the same Krylov space as Golub–Kahan bidiagonalisation of ``J``. ``σ_i = ‖J v_i‖``
+    from the converged ``v_i`` (not ``√θ_i``), which keeps small σ accurate although ``JᵀJ``
+    squares the spread. Singular values measure how far the map stretches inputs (the rank of
+    the learned solution, [DS] App D's SVD truncation) where eigenvalues measure which inputs
+    it keeps.
 
     Args:
-      apply, x0, params, seeds: as for :func:`operator`.
-      k: how many singular values; must be < d.
-      tol, seed: as for :func:`top_eigenvalues`.
+      apply, x0, params, seeds, krylov_dim, key, loop: as for :func:`top_eigenvalues`.
+      k: how many singular values; ``1 ≤ k ≤ d − 2`` (``d`` inputs).
+      tol: stop when every wanted ``‖JᵀJ v − σ² v‖ ≤ tol · σ_1²``.
 
     Returns:
-      :class:`memjax.spectral.SingularTriplets` ``(u, s, vt)`` sorted by decreasing ``s``:
-      ``(d, k)``, ``(k,)``, ``(k, d)`` (with seeds, a leading ``S`` axis on each).
+      :class:`memjax.spectral.SingularTriplets` ``(u, s, vt)`` sorted by decreasing ``s``,
+      NumPy: ``(d_out, k)``, ``(k,)``, ``(k, d)`` (with seeds, a leading ``S`` axis on each).
+      A column of ``u`` is zero where ``s`` is exactly 0.
     """
-    from scipy.sparse.linalg import LinearOperator, svds
-
     flat, x0 = _prepare(apply, x0, params, seeds)
-    d = x0.size
-    if not 1 <= k < d:
-        raise ValueError(f"k must be between 1 and d - 1 = {d - 1}, got {k}")
-
-    def solve(p):
-        f = functools.partial(flat, p)
-        _, jvp = jax.linearize(f, x0.ravel())
-        _, vjp = jax.vjp(f, x0.ravel())
-        jvp, vjp = jax.jit(jvp), jax.jit(vjp)
-
-        def as_input(v):
-            return jnp.asarray(np.asarray(v).ravel(), x0.dtype)
-
-        linear = LinearOperator(
-            (d, d),
-            matvec=lambda v: np.asarray(jvp(as_input(v)), np.float64),
-            rmatvec=lambda u: np.asarray(vjp(as_input(u))[0], np.float64),
-            dtype=np.float64,
-        )
-        start = np.random.default_rng(seed).normal(size=d)
-        u, s, vt = svds(linear, k=k, tol=tol, v0=start)
-        order = np.argsort(-s)
-        return SingularTriplets(u[:, order], s[order], vt[order])
-
-    return _per_seed(solve, params, seeds)
+    _check_k(k, x0.size, "(top_singular_values)")
+    pairs = _krylov(_JacobianProduct(flat, gram=True), (params, x0.ravel()),
+                    (0, None) if seeds else None, k, krylov_dim, tol, max_restarts, key, loop,
+                    symmetric=True)  # fmt: skip
+    images = np.asarray(_images(flat, params, x0.ravel(), pairs.vectors, seeds), np.float64)
+    s = np.linalg.norm(images, axis=-2)
+    # Sorting by the refined σ fixes the rare swap of two nearly equal Ritz values.
+    order = np.argsort(-s, axis=-1)
+    s = np.take_along_axis(s, order, axis=-1)
+    u = np.take_along_axis(images / np.where(s > 0, s, 1)[..., None, :], order[..., None, :], -1)
+    v = np.take_along_axis(np.asarray(pairs.vectors, np.float64), order[..., None, :], -1)
+    return SingularTriplets(u, s, np.swapaxes(v, -1, -2))
 
 
 def spectral_radius(
-    apply: Callable, points, *, params: Any = None, krylov_dim: int = 32, seed: int = 0
+    apply: Callable,
+    points,
+    *,
+    params: Any = None,
+    krylov_dim: int = 32,
+    tol: float = 1e-6,
+    max_restarts: int = 100,
+    key: jax.Array | None = None,
+    loop: str = "auto",
 ) -> np.ndarray:
-    """The spectral radius of the Jacobian at each of many points, in one vmapped program.
+    """The spectral radius of the Jacobian at each of many points, all points in one solve.
 
     For attractor tests: a fixed point ``x = f(x)`` attracts nearby inputs when the Jacobian
-    there has spectral radius < 1. Each point gets ``krylov_dim`` steps of Arnoldi on its own
-    jvp (classical Gram–Schmidt, applied twice), all points at once under ``jax.vmap``; the
-    radius is the largest |Ritz value| of the resulting Hessenberg matrices. Exact once
-    ``krylov_dim`` reaches d; for well-separated top eigenvalues a few dozen steps suffice
-    (tested against the dense spectrum).
+    there has spectral radius < 1. The solver of :func:`top_eigenvalues` with ``k = 1``,
+    vmapped over the points (memory ``P · (krylov_dim + 1) · d``), restarted until every
+    point's top Ritz pair has converged.
 
     Args:
       apply, params: as for :func:`operator`.
       points: ``(P, *example_shape)``.
-      krylov_dim: Arnoldi steps per point.
+      krylov_dim: Krylov basis size per point (at most ``d − 1``).
+      tol, max_restarts, key, loop: as for :func:`top_eigenvalues`.
 
     Returns:
-      ``(P,)`` spectral radius estimates (float64).
+      ``(P,)`` spectral radii (float64).
     """
     points = jnp.asarray(points)
-    if points.ndim < 2:
-        raise ValueError(f"points must be (P, *example_shape), got shape {points.shape}")
+    if points.ndim < 2 or len(points) == 0:
+        raise ValueError(f"points must be (P, *example_shape) with P ≥ 1, got {points.shape}")
     flat, _ = _prepare(apply, points[0], params, False)
     d = math.prod(points.shape[1:])
-    m = min(krylov_dim, d)
-    starts = jax.random.normal(jax.random.PRNGKey(seed), (len(points), d), points.dtype)
-    hessenberg = _arnoldi_batch(flat, params, points.reshape(len(points), d), starts, m)
-    ritz = np.linalg.eigvals(np.asarray(hessenberg, np.float64)[:, :m, :m])
-    return np.abs(ritz).max(axis=1)
-
-
-def _arnoldi_batch(flat, params, points, starts, m):
-    # A Python loop over jitted steps, not a fori_loop: convolutions in loop bodies are ~10×
-    # slower on XLA:CPU (jax-ml/jax#12868), and m calls cost nothing next to the jvps.
-    basis = jnp.zeros((len(points), m + 1, starts.shape[1]), starts.dtype)
-    basis = basis.at[:, 0].set(starts / jnp.linalg.norm(starts, axis=1, keepdims=True))
-    h = jnp.zeros((len(points), m + 1, m), starts.dtype)
-    for j in range(m):
-        basis, h = _arnoldi_step(flat, params, points, basis, h, j)
-    return h
-
-
-@functools.partial(jax.jit, static_argnums=0, donate_argnums=(3, 4))
-def _arnoldi_step(flat, params, points, basis, h, j):
-    def one(x, basis, h):
-        w = jax.jvp(functools.partial(flat, params), (x,), (basis[j],))[1]
-        scale = jnp.linalg.norm(w)
-        done = (jnp.arange(basis.shape[0]) <= j).astype(w.dtype)  # rows of the basis so far
-        for _ in range(2):  # Gram–Schmidt twice keeps the basis orthogonal in float32
-            coeffs = (basis @ w) * done
-            w = w - coeffs @ basis
-            h = h.at[:, j].add(coeffs)
-        norm = jnp.linalg.norm(w)
-        # What is left at rounding level means the Krylov space is invariant (the Jacobians
-        # of downsampling nets have large null spaces): stop there rather than normalise noise.
-        alive = norm > 100 * jnp.finfo(w.dtype).eps * scale
-        h = h.at[j + 1, j].set(jnp.where(alive, norm, 0))
-        basis = basis.at[j + 1].set(jnp.where(alive, w / jnp.where(alive, norm, 1), 0))
-        return basis, h
-
-    return jax.vmap(one)(points, basis, h)
+    if d < 3:
+        raise ValueError(f"spectral_radius needs inputs of size ≥ 3, got {d}: use operator")
+    pairs = _krylov(_JacobianProduct(flat, gram=False), (params, points.reshape(len(points), d)),
+                    (None, 0), 1, krylov_dim, tol, max_restarts, key, loop,
+                    symmetric=False)  # fmt: skip
+    return np.abs(np.asarray(pairs.values)[:, 0]).astype(np.float64)
 
 
 # ---------------------------------------------------------------------------------------------

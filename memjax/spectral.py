@@ -6,8 +6,12 @@ dtype of the operator, because ranks are read off eigenvalues near a threshold.
 
 from __future__ import annotations
 
-from typing import NamedTuple
+import functools
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
+import jax
+import jax.numpy as jnp
 import numpy as np
 
 
@@ -164,3 +168,309 @@ def truncated_svd_operator(matrix, k: int) -> np.ndarray:
     """The operator with all but its top ``k`` singular components zeroed ([DS] App D Table 1)."""
     u, s, vt = np.linalg.svd(np.asarray(matrix, np.float64))
     return (u[:, :k] * s[:k]) @ vt[:k]
+
+
+# ---------------------------------------------------------------------------------------------
+# Matrix-free top eigenpairs: thick-restart Arnoldi (Krylov–Schur style), device-resident.
+#
+# Why not matfree (pnkraemer/matfree 0.6.3, JAX-native Arnoldi/Lanczos/Golub–Kahan)? Its
+# `decomp.hessenberg`/`bidiag` run a fixed number of steps with no restart and no convergence
+# test (memory and orthogonalisation grow with every step the slowest eigenvalue needs), divide
+# by a zero norm on breakdown (the Jacobians of downsampling nets have large null spaces:
+# NaNs), and always run inside a `fori_loop`, which cannot avoid the XLA:CPU convolution trap
+# (jax-ml/jax#12868). The solver below keeps a Krylov decomposition ``A V_m = V_{m+1} H`` of
+# fixed size, restarts it from an orthonormal basis of the wanted Ritz vectors (the invariant
+# subspace Krylov–Schur keeps, obtained by QR of the sorted eigenvectors of ``H`` instead of a
+# reordered Schur form, which JAX has on CPU only), and is written as a step and a restart on
+# fixed shapes, so that either `lax` loops (one XLA program) or a host loop can drive it.
+
+_HIGHEST = jax.lax.Precision.HIGHEST
+
+
+def _dot(a, b):
+    # Orthogonalisation in true float32: JAX's GPU default would be TF32 (10-bit mantissa).
+    return jnp.matmul(a, b, precision=_HIGHEST)
+
+
+class KrylovState(NamedTuple):
+    """A Krylov decomposition ``A V[:size] = V[:size + 1] H[:size + 1, :size]`` (rows of V).
+
+    Attributes:
+      basis: ``(m + 1, d)`` orthonormal rows; those past ``size`` are zero.
+      projected: ``(m + 1, m)`` ``H``: Hessenberg after Arnoldi steps; after a restart the
+        kept block is full and row ``size`` couples it to the next basis vector.
+      size: ``()`` int32, columns of ``H`` filled.
+      matvecs: ``()`` int32, products with ``A`` so far.
+      restarts: ``()`` int32.
+      converged: ``()`` bool, the wanted Ritz pairs met the tolerance.
+      done: ``()`` bool, converged or out of restarts.
+      start: ``(d,)`` the unit start vector, shifted for fresh directions after a breakdown.
+    """
+
+    basis: jax.Array
+    projected: jax.Array
+    size: jax.Array
+    matvecs: jax.Array
+    restarts: jax.Array
+    converged: jax.Array
+    done: jax.Array
+    start: jax.Array
+
+
+class RitzPairs(NamedTuple):
+    """Approximate eigenpairs from :func:`krylov_eigs`, sorted by decreasing ``|θ|``.
+
+    Attributes:
+      values: ``(k,)`` complex (real for symmetric operators) Ritz values.
+      vectors: ``(d, k)`` unit Ritz vectors, ``vectors[:, i]`` for ``values[i]``.
+      residuals: ``(k,)`` ``‖A v − θ v‖`` of each pair.
+      converged: ``()`` bool, every residual ≤ ``tol · |θ_1|``.
+      matvecs: ``()`` products with ``A`` used.
+    """
+
+    values: jax.Array
+    vectors: jax.Array
+    residuals: jax.Array
+    converged: jax.Array
+    matvecs: jax.Array
+
+
+def _krylov_start(start, krylov_dim) -> KrylovState:
+    d = start.shape[0]
+    start = start / jnp.linalg.norm(start)
+    basis = jnp.zeros((krylov_dim + 1, d), start.dtype).at[0].set(start)
+    projected = jnp.zeros((krylov_dim + 1, krylov_dim), start.dtype)
+    counters = [jnp.zeros((), jnp.int32) for _ in range(3)]  # distinct buffers (donated)
+    flags = [jnp.zeros((), bool) for _ in range(2)]
+    return KrylovState(basis, projected, *counters, *flags, start)
+
+
+def _orthogonalise(basis, mask, w):
+    """``w`` minus its projection on the masked rows, Gram–Schmidt twice (float32-safe)."""
+    total = jnp.zeros(basis.shape[0], w.dtype)
+    for _ in range(2):
+        coeffs = _dot(basis, w) * mask
+        w = w - _dot(coeffs, basis)
+        total = total + coeffs
+    return w, total
+
+
+def _arnoldi_step(matvec, state: KrylovState) -> KrylovState:
+    """One Arnoldi step (one product with ``A``), or nothing once the basis is full or done."""
+    m = state.projected.shape[1]
+
+    def step(state):
+        j = state.size
+        w = matvec(state.basis[j])
+        mask = (jnp.arange(m + 1) <= j).astype(w.dtype)
+        w, coeffs = _orthogonalise(state.basis, mask, w)
+        norm = jnp.linalg.norm(w)
+        # A rounding-level remainder means span(V) is invariant under A (null spaces of
+        # downsampling nets do this): continue from a fresh random direction with coupling 0,
+        # which is still a Krylov decomposition, instead of normalising noise.
+        alive = norm > 64 * jnp.finfo(w.dtype).eps * jnp.linalg.norm(coeffs)
+        # A cyclic shift of the Gaussian start vector serves as a new random direction without
+        # a PRNG in the loop body (threefry is slow to compile).
+        fresh = jnp.roll(state.start, state.matvecs + 1)
+        fresh, _ = _orthogonalise(state.basis, mask, fresh)
+        fresh = fresh / jnp.linalg.norm(fresh)
+        column = coeffs.at[j + 1].set(jnp.where(alive, norm, 0))
+        nxt = jnp.where(alive, w / jnp.where(alive, norm, 1), fresh)
+        return state._replace(
+            basis=state.basis.at[j + 1].set(nxt),
+            projected=state.projected.at[:, j].set(column),
+            size=j + 1,
+            matvecs=state.matvecs + 1,
+        )
+
+    return jax.lax.cond((state.size < m) & ~state.done, step, lambda s: s, state)
+
+
+def _sorted_ritz(h, symmetric):
+    """Eigenpairs of the small ``(m, m)`` projected matrix by decreasing ``|θ|``; conjugate
+    pairs adjacent, positive imaginary part first (as :func:`eigenspectrum`)."""
+    if symmetric:
+        theta, y = jnp.linalg.eigh(0.5 * (h + h.T))
+        order = jnp.argsort(-jnp.abs(theta))
+        return theta[order], y[:, order]
+    theta, y = jnp.linalg.eig(h)
+    order = jnp.lexsort((-theta.imag, -jnp.abs(theta)))
+    return theta[order], y[:, order]
+
+
+def _check_and_restart(state: KrylovState, k, keep, tol, max_restarts, symmetric):
+    """At a full basis: test the top ``k`` Ritz pairs; unless done, thick-restart keeping the
+    top ``keep`` (``keep + 1`` if that would split a conjugate pair)."""
+    m = state.projected.shape[1]
+    h, coupling = state.projected[:m], state.projected[m]
+    theta, y = _sorted_ritz(h, symmetric)
+    # ‖A V y − θ V y‖ = |coupling · y| for unit y, since A V_m = V_m H + v_m coupling.
+    residuals = jnp.abs(_dot(coupling.astype(y.dtype), y))
+    scale = jnp.maximum(jnp.abs(theta[0]), jnp.finfo(h.dtype).tiny)
+    converged = jnp.all(residuals[:k] <= tol * scale)
+    done = converged | (state.restarts >= max_restarts)
+
+    if symmetric:
+        size, z = keep, y[:, : keep + 1]
+    else:
+        split = theta[keep - 1].imag > 0  # its conjugate would be dropped
+        size = keep + split.astype(jnp.int32)
+        # One real vector per Ritz value: Re y for a real θ or the first of a pair, Im y for the
+        # second; together they span the real invariant subspace of the kept values.
+        kept = y[:, : keep + 1]
+        z = jnp.where(theta[: keep + 1].imag < 0, kept.imag, kept.real)
+    q, _ = jnp.linalg.qr(z.astype(h.dtype))
+    q = q * (jnp.arange(keep + 1) < size)[None, :]  # a Q column past `size` is not in the subspace
+    new_basis = jnp.zeros_like(state.basis).at[: keep + 1].set(_dot(q.T, state.basis[:m]))
+    new_basis = new_basis.at[size].set(state.basis[m])
+    small = jnp.zeros((keep + 1, m), h.dtype).at[:, : keep + 1].set(_dot(_dot(q.T, h), q))
+    new_projected = jnp.zeros_like(state.projected).at[: keep + 1].set(small)
+    new_projected = new_projected.at[size, : keep + 1].set(_dot(coupling, q))
+    restarted = state._replace(
+        basis=new_basis, projected=new_projected, size=size, restarts=state.restarts + 1
+    )
+    state = jax.tree.map(lambda a, b: jnp.where(done, a, b), state, restarted)
+    return state._replace(converged=converged, done=done)
+
+
+def _ritz_pairs(state: KrylovState, k, symmetric) -> RitzPairs:
+    m = state.projected.shape[1]
+    theta, y = _sorted_ritz(state.projected[:m], symmetric)
+    residuals = jnp.abs(_dot(state.projected[m].astype(y.dtype), y[:, :k]))
+    vectors = _dot(state.basis[:m].T.astype(y.dtype), y[:, :k])
+    vectors = vectors / jnp.linalg.norm(vectors, axis=0, keepdims=True)
+    return RitzPairs(theta[:k], vectors, residuals, state.converged, state.matvecs)
+
+
+@functools.partial(jax.jit, static_argnames=("make_matvec", "batched", "config"))
+def _solve_on_device(make_matvec, operand, start, batched, config):
+    """The whole iteration as one XLA program: ``lax`` loops of Arnoldi steps and restarts."""
+    k, m, keep, tol, max_restarts, symmetric = config
+
+    def solve(operand, start):
+        matvec = make_matvec(operand)  # linearised once, outside the loops
+
+        def extend(state, steps):
+            return jax.lax.fori_loop(0, steps, lambda _, s: _arnoldi_step(matvec, s), state)
+
+        def cycle(state):
+            state = extend(state, m - keep)
+            return _check_and_restart(state, k, keep, tol, max_restarts, symmetric)
+
+        state = extend(_krylov_start(start, m), m)
+        state = _check_and_restart(state, k, keep, tol, max_restarts, symmetric)
+        state = jax.lax.while_loop(lambda s: ~s.done, cycle, state)
+        return _ritz_pairs(state, k, symmetric)
+
+    return jax.vmap(solve, in_axes=(batched, 0))(operand, start) if batched is not None \
+        else solve(operand, start)  # fmt: skip
+
+
+@functools.partial(jax.jit, static_argnames=("make_matvec", "batched"), donate_argnums=(2,))
+def _host_step(make_matvec, operand, state, batched):
+    def step(operand, state):
+        return _arnoldi_step(make_matvec(operand), state)
+
+    return jax.vmap(step, in_axes=(batched, 0))(operand, state) if batched is not None \
+        else step(operand, state)  # fmt: skip
+
+
+@functools.partial(jax.jit, static_argnames=("batched", "config"), donate_argnums=(0,))
+def _host_restart(state, batched, config):
+    k, _, keep, tol, max_restarts, symmetric = config
+
+    def restart(state):
+        return _check_and_restart(state, k, keep, tol, max_restarts, symmetric)
+
+    return jax.vmap(restart)(state) if batched is not None else restart(state)
+
+
+@functools.partial(jax.jit, static_argnames=("batched", "config"))
+def _host_ritz(state, batched, config):
+    k, symmetric = config[0], config[5]
+    return jax.vmap(_ritz_pairs, in_axes=(0, None, None))(state, k, symmetric) \
+        if batched is not None else _ritz_pairs(state, k, symmetric)  # fmt: skip
+
+
+def _solve_from_host(make_matvec, operand, start, batched, config):
+    """The same iteration driven by a Python loop of jitted steps: one compiled call per
+    product with ``A``, for XLA:CPU, where a convolution inside a loop body runs several
+    times slower than alone (jax-ml/jax#12868); on a CPU the host *is* the device, so the
+    per-step round trip costs only the dispatch."""
+    k, m, keep = config[:3]
+    start_one = jax.vmap(_krylov_start, in_axes=(0, None)) if batched is not None \
+        else _krylov_start  # fmt: skip
+    state = start_one(start, m)
+    for _ in range(m):
+        state = _host_step(make_matvec, operand, state, batched)
+    state = _host_restart(state, batched, config)
+    while not bool(jnp.all(state.done)):
+        for _ in range(m - keep):
+            state = _host_step(make_matvec, operand, state, batched)
+        state = _host_restart(state, batched, config)
+    return _host_ritz(state, batched, config)
+
+
+def krylov_eigs(
+    make_matvec: Callable[[Any], Callable[[jax.Array], jax.Array]],
+    operand: Any,
+    start: jax.Array,
+    k: int,
+    *,
+    krylov_dim: int,
+    keep: int | None = None,
+    tol: float = 1e-6,
+    max_restarts: int = 100,
+    symmetric: bool = False,
+    batched: Any = None,
+    loop: str = "device",
+) -> RitzPairs:
+    """The ``k`` largest-magnitude eigenpairs of a matrix-free operator, by thick-restart
+    Arnoldi (for symmetric operators this is Lanczos with full reorthogonalisation).
+
+    Each cycle extends a Krylov decomposition to ``krylov_dim`` vectors (one product with
+    ``A`` each, classical Gram–Schmidt twice), computes the Ritz pairs of the small projected
+    matrix, stops once the top ``k`` residuals ``‖A v − θ v‖`` are ≤ ``tol · |θ_1|``, and
+    else restarts from the top ``keep`` Ritz vectors ([Stewart 2001, Krylov–Schur];
+    ``scipy.sparse.linalg.eigs``/ARPACK restart implicitly to the same subspace). Memory:
+    ``(krylov_dim + 1) · d`` basis entries per problem. Orthogonalisation runs in true float32
+    (or the start's dtype); residuals are measured in it, so ``tol`` below ~1e-6 needs
+    float64 inputs.
+
+    Args:
+      make_matvec: ``make_matvec(operand)`` returns ``v ↦ A v`` on ``(d,)`` vectors; hashable
+        (a jit static argument), called once per solve (per step with ``loop="host"``), so it
+        can linearise a network once.
+      operand: the arrays ``make_matvec`` needs (e.g. parameters and the point).
+      start: ``(d,)`` random start vector, ``(B, d)`` with ``batched``; after a breakdown
+        its cyclic shifts serve as fresh directions, so it must not be constant.
+      k: eigenpairs wanted, ``1 ≤ k < krylov_dim``.
+      krylov_dim: basis size ``m``, ``≤ d − 1``.
+      keep: Ritz vectors kept at a restart (default ``k + (m − k) // 3``), ``k ≤ keep < m``.
+      tol: relative residual tolerance; max_restarts: stop there even if not converged
+        (``RitzPairs.converged`` says which).
+      symmetric: ``A`` is symmetric: real Ritz values from ``eigh``.
+      batched: ``None``, or the ``jax.vmap`` ``in_axes`` of ``operand`` to solve ``B``
+        problems at once (then ``start`` has a leading ``B`` axis).
+      loop: ``"device"`` runs everything as one XLA program (``lax.fori_loop`` and
+        ``while_loop``; no host round trip); ``"host"`` calls one jitted step per product.
+
+    Returns:
+      :class:`RitzPairs` of JAX arrays (leading ``B`` axis with ``batched``).
+    """
+    d = start.shape[-1]
+    if not 1 <= k < krylov_dim:
+        raise ValueError(f"k must be between 1 and krylov_dim - 1 = {krylov_dim - 1}, got {k}")
+    if krylov_dim > d - 1:
+        raise ValueError(f"krylov_dim must be at most d - 1 = {d - 1}, got {krylov_dim}")
+    keep = k + (krylov_dim - k) // 3 if keep is None else keep
+    if not k <= keep < krylov_dim - 1:
+        raise ValueError(f"keep must be in [k, krylov_dim - 2] = [{k}, {krylov_dim - 2}], "
+                         f"got {keep}")  # fmt: skip
+    if tol <= 0 or max_restarts < 0:
+        raise ValueError(f"tol must be positive and max_restarts ≥ 0, got {tol}, {max_restarts}")
+    if loop not in ("device", "host"):
+        raise ValueError(f"loop must be 'device' or 'host', got {loop!r}")
+    config = (k, krylov_dim, keep, float(tol), max_restarts, symmetric)
+    solve = _solve_on_device if loop == "device" else _solve_from_host
+    return solve(make_matvec, operand, start, batched, config)
