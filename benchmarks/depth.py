@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 
 import jax
-import numpy as np
 import optax
 
+from benchmarks.timing import memjax_step_seconds
 from memjax.models import ConvAutoencoder, DeepConvStack, stride1_stack_layers
-from memjax.train import TrainConfig, mse, train
+from memjax.train import TrainConfig, mse
 
 DEPTHS = (10, 100, 350)
 UNROLLED_DEPTHS = (10, 100)  # unrolled 350 layers takes minutes to compile
@@ -42,14 +42,9 @@ def compile_seconds(model, data) -> float:
 
 
 def step_ms(model, data, steps=300) -> float:
-    def run(n):
-        config = TrainConfig("adam", 1e-4, max_steps=n, progress=False)
-        start = time.perf_counter()
-        train(jax.random.PRNGKey(0), model, data, config)
-        return time.perf_counter() - start
-
-    run(10)  # compile
-    return float(np.median([(run(steps + 10) - run(10)) / steps * 1e3 for _ in range(3)]))
+    params = model.init(jax.random.PRNGKey(0), data[0])
+    config = TrainConfig("adam", 1e-4, progress=False)
+    return memjax_step_seconds(model, data, params, config, steps) * 1e3
 
 
 def main(argv=None):

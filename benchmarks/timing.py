@@ -79,7 +79,8 @@ def torch_sync():
 
 def torch_float32_matmuls(tf32: bool):
     """PyTorch's float32 matmul/conv precision on CUDA: TF32 (JAX's GPU default for float32
-    dots and convolutions) or true float32 (``jax.default_matmul_precision("highest")``)."""
+    dots and convolutions; ``TrainConfig(precision="tf32")``) or true float32
+    (``jax.default_matmul_precision("highest")``, memjax's training default)."""
     import torch
 
     torch.backends.cuda.matmul.allow_tf32 = tf32

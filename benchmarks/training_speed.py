@@ -3,10 +3,13 @@ and data, on the networks of issue 5 (the linear ``D_{64,192}`` is in ``d64_192.
 
 memjax is timed inside ``memjax.train`` (stop rules, loss history and all: a run of n + 10
 steps minus a run of 10), PyTorch as a plain Adam loop. Each PyTorch model is built from the
-Flax initial parameters (HWIO kernels → OIHW, Dense kernels transposed).
+Flax initial parameters (HWIO kernels → OIHW, Dense kernels transposed). Both sides run
+float32 matmuls and convolutions at the same precision: true float32 (memjax's default) or,
+with ``--precision tf32``, TF32 on GPUs (``TrainConfig.precision`` and PyTorch's
+``allow_tf32``); on a CPU the two are the same arithmetic.
 
     pip install torch==2.13.0
-    python -m benchmarks.training_speed [--out results.json]
+    python -m benchmarks.training_speed [--out results.json] [--precision highest|tf32]
 """
 
 from __future__ import annotations
@@ -54,8 +57,8 @@ def cases() -> dict:
     }
 
 
-def memjax_step_ms(model, data, params) -> float:
-    config = TrainConfig("adam", LR, progress=False)
+def memjax_step_ms(model, data, params, precision: str = "highest") -> float:
+    config = TrainConfig("adam", LR, progress=False, precision=precision)
     return memjax_step_seconds(model, data, params, config, STEPS, BLOCKS) * 1e3
 
 
@@ -114,26 +117,31 @@ def _cell(result: dict, key: str, spec: str) -> str:
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path)
+    parser.add_argument("--precision", choices=("highest", "tf32"), default="highest")
     args = parser.parse_args(argv)
     try:
         import torch
 
         torch.set_num_threads(os.cpu_count() or 1)
-        torch_float32_matmuls(tf32=True)  # JAX's default for float32 on recent GPUs
+        torch_float32_matmuls(tf32=args.precision == "tf32")
     except ImportError:
         torch = None
         print("torch is not installed (pip install torch==2.13.0): memjax only")
     device = jax.devices()[0].device_kind
-    results = {"device": device, "torch_device": torch_device() if torch else None}
+    results = {
+        "device": device,
+        "torch_device": torch_device() if torch else None,
+        "precision": args.precision,
+    }
     on = f"PyTorch on {torch_device()}" if torch is not None else ""
-    print(f"per-step ms, Adam, median of {BLOCKS} blocks ({device}; {on})")
+    print(f"per-step ms, Adam, median of {BLOCKS} blocks ({device}; {on}; {args.precision})")
     print(
         f"{'network':<38} {'memjax':>7} {'eager':>7} {'compile':>8} {'vs eager':>9} "
         f"{'vs compile':>10}"
     )
     for name, (model, data) in cases().items():
         params = model.init(jax.random.PRNGKey(0), data[0])
-        r = {"memjax_ms": memjax_step_ms(model, data, params)}
+        r = {"memjax_ms": memjax_step_ms(model, data, params, args.precision)}
         if torch is not None:
             r["torch_eager_ms"] = torch_step_ms(torch_model(model, params), data, False)
             try:

@@ -69,8 +69,9 @@ def sweep(
     if strategy not in STRATEGIES:
         raise ValueError(f"unknown strategy {strategy!r}; choose one of {', '.join(STRATEGIES)}")
     if strategy == "auto":
-        example = model.init(keys[0], jax.numpy.asarray(data)[0])
-        strategy = default_strategy(step_flops(model, example, jax.numpy.asarray(data)))
+        data = jax.numpy.asarray(data)
+        shapes = jax.eval_shape(model.init, keys[0], data[0])  # no forward pass run
+        strategy = default_strategy(step_flops(model, shapes, data))
     if strategy == "vmap":
         return train_seeds(
             keys, model, data, config, init_params, learning_rates, devices, checkpoint=checkpoint

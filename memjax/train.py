@@ -282,16 +282,18 @@ def xla_cost(fn: Callable, *args) -> XlaCost:
     """FLOPs and convolutions of ``fn(*args)``, from one lowering.
 
     The FLOPs come from XLA's cost analysis of the lowered program; where the backend gives
-    none (the GPU backend can return None), from the program compiled for the host CPU (then
-    ``args`` must be arrays, else they may be ``jax.ShapeDtypeStruct`` leaves).
+    none (the GPU backend can return None), from the program compiled for the host CPU. Only
+    shapes count: ``args`` may be arrays or ``jax.ShapeDtypeStruct`` leaves (e.g.
+    ``jax.eval_shape`` of an init, which costs no forward pass).
     """
     lowered = jax.jit(fn).lower(*args)
     flops = _count_flops(lowered.cost_analysis())
     if flops is None:
-        cpu = jax.devices("cpu")[0]
-        with jax.default_device(cpu):
-            compiled = jax.jit(fn).lower(*jax.device_put(args, cpu)).compile()
-        flops = _count_flops(compiled.cost_analysis())
+        on_cpu = jax.sharding.SingleDeviceSharding(jax.devices("cpu")[0])
+        shapes = jax.tree.map(
+            lambda a: jax.ShapeDtypeStruct(a.shape, a.dtype, sharding=on_cpu), args
+        )
+        flops = _count_flops(jax.jit(fn).lower(*shapes).compile().cost_analysis())
     # The cost analysis has no per-op breakdown; the StableHLO text names every op.
     convolutions = lowered.as_text().count("stablehlo.convolution")
     return XlaCost(float("inf") if flops is None else float(flops), convolutions)
@@ -308,7 +310,7 @@ def xla_flops(fn: Callable, *args) -> float:
 
 
 def step_cost(model: nn.Module, params, data) -> XlaCost:
-    """:func:`xla_cost` of one gradient of the loss on ``data``."""
+    """:func:`xla_cost` of one gradient of the loss on ``data`` (``params`` may be shapes)."""
     return xla_cost(jax.grad(lambda p: mse(model.apply, p, data)), params)
 
 
@@ -324,7 +326,7 @@ def default_steps_per_call(model: nn.Module, params, data) -> int:
     XLA:CPU runs convolutions inside loop bodies ~10–18× slower (jax-ml/jax#12868), which only
     matters once a step costs more than the per-call overhead (``SCAN_FLOP_LIMIT``); steps
     without convolutions and other backends keep the loop. ``params`` may be
-    ``jax.ShapeDtypeStruct`` leaves (``jax.eval_shape`` of the init): only shapes count.
+    ``jax.ShapeDtypeStruct`` leaves: only shapes count.
     """
     if jax.default_backend() != "cpu":
         return LOOP_STEPS

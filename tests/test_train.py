@@ -204,6 +204,8 @@ def test_xla_flops_counts_a_matmul_also_without_the_backends_cost_model(lowered_
         monkeypatch.setattr(jax.stages.Lowered, "cost_analysis", lambda self: None)
     a = jnp.ones((16, 24))
     assert xla_flops(lambda a, b: a @ b, a, a.T) == 2 * 16 * 24 * 16
+    shapes = jax.ShapeDtypeStruct((16, 24), jnp.float32), jax.ShapeDtypeStruct((24, 8), jnp.float32)
+    assert xla_flops(lambda a, b: a @ b, *shapes) == 2 * 16 * 24 * 8  # shapes suffice
 
 
 def _precisions(fn, *args) -> set:
