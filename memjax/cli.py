@@ -31,6 +31,8 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--workdir", default=None, help="run folder (default runs/NAME-TIMESTAMP)")
     run.add_argument("--resume", metavar="DIR", default=None,
                      help="continue the interrupted run whose folder was DIR")  # fmt: skip
+    run.add_argument("--checkpoint-every", type=int, default=experiments.CHECKPOINT_EVERY,
+                     metavar="STEPS", help="steps between checkpoints (0: none)")  # fmt: skip
     data = commands.add_parser("data", help="datasets: `memjax data download NAME [--dir DIR]`")
     data.add_argument("args", nargs=argparse.REMAINDER)
     return parser
@@ -68,7 +70,10 @@ def _run(args, rest) -> int:
         if not args.name:
             raise ValueError("name an experiment (`memjax list`), or --resume DIR")
         config = experiments.prepare_config(args.name, args.preset, overrides)
-        workdir = experiments.run_experiment(args.name, config, args.workdir, args.preset)
+        if args.checkpoint_every < 0:
+            raise ValueError(f"--checkpoint-every must be ≥ 0, got {args.checkpoint_every}")
+        workdir = experiments.run_experiment(args.name, config, args.workdir, args.preset,
+                                             checkpoint_every=args.checkpoint_every)  # fmt: skip
     print(f"run folder: {workdir}")
     return 0
 

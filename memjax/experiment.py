@@ -44,7 +44,7 @@ import ml_collections
 import numpy as np
 
 from memjax import runs
-from memjax.train import TrainConfig, train, train_seeds
+from memjax.train import Checkpoint, TrainConfig, train, train_seeds
 
 # The papers memjax reproduces, in the order `memjax list` shows them.
 PAPERS = {
@@ -55,6 +55,7 @@ PAPERS = {
     "INV": "Towards understanding the invertibility of convolutional neural networks",
 }
 PRESETS = ("quick", "paper")
+CHECKPOINT_EVERY = 1000  # steps between checkpoints of a training inside a run (0: none)
 ENTRY_POINT_GROUP = "memjax.experiments"
 # Keys of metrics.json that the runner writes; an experiment's own metrics may not use them.
 RUNNER_KEYS = (
@@ -331,10 +332,17 @@ class Run:
     """
 
     def __init__(
-        self, experiment: Experiment, config, preset: str, workdir: Path, resume: bool = False
+        self,
+        experiment: Experiment,
+        config,
+        preset: str,
+        workdir: Path,
+        resume: bool = False,
+        checkpoint_every: int = CHECKPOINT_EVERY,
     ):
         self.experiment = experiment
         self.resume = resume
+        self.checkpoint_every = checkpoint_every
         self.config = config
         self.preset = preset
         self.workdir = Path(workdir)
@@ -391,15 +399,28 @@ class Run:
             return saved.params, saved.history
         shape = "×".join(map(str, np.shape(data)))
         count = f", {len(keys)} seeds" if keys is not None else ""
-        print(f"train {name}: {type(model).__name__} on {shape}{count}", flush=True)
+        checkpoint = None
+        if self.checkpoint_every:
+            # Survives an interruption; superseded by the params file once training ends.
+            checkpoint = Checkpoint(self.workdir / f"checkpoint_{name}.msgpack",
+                                    self.checkpoint_every)  # fmt: skip
+        again = " (continuing from its checkpoint)" if self._resumable(checkpoint) else ""
+        print(f"train {name}: {type(model).__name__} on {shape}{count}{again}", flush=True)
         if seeds:
             params, history = train_seeds(keys, model, data, config, init_params=init_params,
-                                          learning_rates=learning_rates)  # fmt: skip
+                                          learning_rates=learning_rates,
+                                          checkpoint=checkpoint)  # fmt: skip
         else:
-            params, history = train(key, model, data, config, init_params=init_params)
+            params, history = train(key, model, data, config, init_params=init_params,
+                                    checkpoint=checkpoint)  # fmt: skip
         self.record_fit(name, history, block)
         self.save_params(name, model, params, seeds=seeds, history=history)
+        if checkpoint is not None:
+            Path(checkpoint.path).unlink(missing_ok=True)
         return params, history
+
+    def _resumable(self, checkpoint) -> bool:
+        return self.resume and checkpoint is not None and Path(checkpoint.path).is_file()
 
     def record_fit(self, name: str, history, block: str = "train", threshold=None) -> Fit:
         """Records a fit by hand (for training that does not go through :meth:`train`)."""
@@ -506,6 +527,7 @@ def run_experiment(
     workdir: str | Path | None = None,
     preset: str = "quick",
     resume: bool = False,
+    checkpoint_every: int = CHECKPOINT_EVERY,
 ) -> Path:
     """Runs an experiment into a new run folder and returns the folder.
 
@@ -517,6 +539,8 @@ def run_experiment(
     Args:
       config: from :func:`prepare_config` (default: the preset's config).
       resume: continue the interrupted run in ``WORKDIR.partial`` (see :func:`resume_experiment`).
+      checkpoint_every: steps between checkpoints of each training (0: none). Checkpoints
+        change no result: an uninterrupted run gives the same numbers with or without them.
     """
     experiment = get(name)
     config = prepare_config(name, preset) if config is None else config
@@ -524,8 +548,10 @@ def run_experiment(
     with runs.run_folder(workdir, resume=resume) as folder:
         if not resume:
             runs.write_json(folder / "config.json", config.to_dict())
-            runs.write_json(folder / "provenance.json", runs.provenance(name, preset, config))
-        run = Run(experiment, config, preset, folder, resume=resume)
+            provenance = runs.provenance(name, preset, config)
+            runs.write_json(folder / "provenance.json",
+                            provenance | {"checkpoint_every": checkpoint_every})  # fmt: skip
+        run = Run(experiment, config, preset, folder, resume, checkpoint_every)
         start = time.perf_counter()
         metrics = experiment.science(run) or {}
         wall = time.perf_counter() - start
@@ -600,7 +626,8 @@ def resume_experiment(workdir: str | Path) -> Path:
     config = runs.apply_overrides(config, [f"{k}={v!r}" for k, v in _flat(resolved)])
     check_config(config)
     config.lock()
-    return run_experiment(name, config, workdir, preset, resume=True)
+    every = recorded.get("checkpoint_every", CHECKPOINT_EVERY)
+    return run_experiment(name, config, workdir, preset, resume=True, checkpoint_every=every)
 
 
 def _flat(tree, prefix=""):
