@@ -19,3 +19,21 @@ def test_inv_fig2(run_quick):
     assert iht[0] > 0.25 and iht[9] < 0.01 and np.all(np.diff(iht) <= 0)
     for figure in ("fig2", "readings", "iht_passes"):
         assert (workdir / f"{figure}.png").is_file()
+
+
+def test_inv_theory(run_quick):
+    _, metrics = run_quick(
+        "inv-theory",
+        ["toy.seeds=1", "toy.draws=200", "toy.channels=(16, 256)",
+         "scaling.channels=(8, 32, 128)", "scaling.draws=300"],
+    )  # fmt: skip
+    small, large = metrics["exact"]
+    assert large["delta_k"][0] < small["delta_k"][0] <= small["delta_2k"][0] < 1
+    for row in metrics["exact"]:  # Thm 3.3 (derived bound) and Lemma B.1 on every draw
+        assert row["max_error"][0] <= row["signal_bound"][0]
+        assert row["lemma_violations"] == [0]
+        assert row["sampled_delta_k"][0] <= row["delta_k"][0] + 1e-12
+    deltas = [r["sampled_delta"] for r in metrics["sampled"]]
+    assert deltas[0] > deltas[1] > deltas[2]  # Thm 3.1: δ̂ falls with the channel count
+    ratios = [r["ratio"] for r in metrics["sampled"]]
+    assert max(ratios) / min(ratios) < 2.0
