@@ -10,6 +10,7 @@ the constant map?
 - :mod:`~memjax.identity.training`: the CNN/FCN builders and App A's stage-wise SGD.
 """
 
+from memjax.identity import plots
 from memjax.identity.layers import (
     batched_layer_activations,
     class_sums,
@@ -85,6 +86,7 @@ __all__ = [
     "patch_matrix",
     "patch_rank",
     "patterns",
+    "plots",
     "relative_weight_change",
     "resize",
     "rho_sweep",

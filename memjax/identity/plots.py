@@ -14,25 +14,33 @@ from memjax.plotting import save
 
 def score_heatmaps(
     panels: Mapping[str, np.ndarray],
-    row_labels: Sequence[str],
+    row_labels: Mapping[str, Sequence[str]] | Sequence[str],
     rhos: Sequence[float],
     path: Path,
     title: str | None = None,
+    columns: int = 2,
 ) -> None:
-    """One heatmap per panel (e.g. ``"ReLU: corr to constant"``), rows = networks (depths),
-    columns = the test inputs' correlation ρ to the training image, each cell annotated.
+    """One heatmap per panel (e.g. ``"ReLU: corr to constant"``), ``columns`` panels a row;
+    rows = networks (depths), columns = the test inputs' correlation ρ to the training image,
+    each cell annotated. ``row_labels`` is one list for all panels or one per panel.
     Correlation panels share the colour range [0, 1]; MSE panels (name containing "MSE")
     use their own range."""
-    size = (0.55 * len(rhos) * len(panels) + 1.5, 0.38 * len(row_labels) + 1.6)
-    fig, axes = plt.subplots(1, len(panels), figsize=size, squeeze=False)
-    for ax, (name, grid) in zip(axes[0], panels.items(), strict=True):
+    if not isinstance(row_labels, Mapping):
+        row_labels = dict.fromkeys(panels, row_labels)
+    n_rows = -(-len(panels) // columns)
+    tallest = max(len(labels) for labels in row_labels.values())
+    size = (columns * (0.5 * len(rhos) + 2.0), n_rows * (0.3 * tallest + 1.4))
+    fig, axes = plt.subplots(n_rows, columns, figsize=size, squeeze=False)
+    for ax in axes.ravel()[len(panels) :]:
+        ax.axis("off")
+    for ax, (name, grid) in zip(axes.ravel(), panels.items(), strict=False):
         grid = np.asarray(grid, np.float64)
         limits = (None, None) if "MSE" in name else (0.0, 1.0)
         image = ax.imshow(grid, cmap="viridis", vmin=limits[0], vmax=limits[1], aspect="auto")
         for (i, j), value in np.ndenumerate(grid):
             ax.text(j, i, f"{value:.2f}", ha="center", va="center", fontsize=6, color="w")
         ax.set_xticks(range(len(rhos)), [f"{r:.2g}" for r in rhos], fontsize=7)
-        ax.set_yticks(range(len(row_labels)), row_labels, fontsize=7)
+        ax.set_yticks(range(len(row_labels[name])), row_labels[name], fontsize=7)
         ax.set_xlabel("ρ = corr(test input, training image)", fontsize=8)
         ax.set_title(name, fontsize=9)
         fig.colorbar(image, ax=ax, fraction=0.046)
