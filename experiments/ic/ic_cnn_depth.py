@@ -187,7 +187,8 @@ def _input_sizes(run, models, x_hat):
             result[name]["corr_id"].append(float(np.mean(ic.correlation(y, x))))
             back = ic.resize(y, 28)
             result[name]["corr_const"].append(float(np.mean(ic.correlation(back, x_hat))))
-            rows.append((name, size, x[3], y[3]))  # the square
+            disc = ic.PATTERNS.index("disc")
+            rows.append((name, size, x[disc], y[disc]))
     grid = [[x, y] for _, _, x, y in rows]
     labels = [f"{n} @{s}" for n, s, _, _ in rows]
     title = "Figs 6–7: trained at 28, tested at other sizes"

@@ -24,3 +24,21 @@ def test_fcn_depth_goes_to_the_constant_map_and_skips_keep_the_identity(run_quic
     assert _zero(metrics, "residual_H1", "corr_id") > 0.9  # skips: the identity
     change = metrics["nets"]["relu_H9"]["weight_change"]
     assert len(change) == 10 and change[-1] == max(change)
+
+
+def test_cnn_depth_loses_the_identity_and_untrained_layers_blur(run_quick):
+    workdir, metrics = run_quick("ic-cnn-depth", [
+        "model.depths=(2, 10)", "model.channels=8", "train.max_steps=300", "train.fit_loss=0.05",
+        "data.classifier_images=100", "data.sizes=(7, 28, 112)", "data.rhos=(0.0, 0.5, 1.0)",
+    ])  # fmt: skip
+    assert {"heatmaps_corr.png", "classifier.png", "layers_untrained.png", "input_sizes.png",
+            "upper_subnetworks.png", "params_depth_10.msgpack"} <= _files(workdir)  # fmt: skip
+    assert metrics["summary"]["models_not_fitted"] == []
+    shallow, deep = _zero(metrics, "depth_2", "corr_id"), _zero(metrics, "depth_10", "corr_id")
+    assert shallow > 0.5 and shallow > deep + 0.2  # depth removes the identity (Figs 3-4)
+    views = metrics["singular_image_corr_per_layer"]["untrained"]
+    assert len(views) == 10 and views[0] > views[9] + 0.3  # random convs blur (Fig 15)
+    errors = metrics["classifier_error_per_layer"]
+    assert len(errors["untrained"]) == 11 and errors["untrained"][-1] > errors["untrained"][0]
+    sizes = metrics["input_sizes"]["depth_2"]["corr_id"]
+    assert sizes[0] < sizes[2]  # a 7 × 7 input loses the identity more than 112 × 112 (Fig 6)
