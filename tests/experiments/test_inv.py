@@ -37,3 +37,18 @@ def test_inv_theory(run_quick):
     assert deltas[0] > deltas[1] > deltas[2]  # Thm 3.1: δ̂ falls with the channel count
     ratios = [r["ratio"] for r in metrics["sampled"]]
     assert max(ratios) / min(ratios) < 2.0
+
+
+def test_inv_random_vgg(run_quick):
+    workdir, metrics = run_quick(
+        "inv-random-vgg",
+        ["channels=32", "draws=40", "coherence_seeds=2", "shifted_layers=('1,1',)"],
+    )
+    ratios = metrics["fig3a"]["ratios"]
+    assert abs(ratios["median"] - 1) < 0.01 and 0.95 < ratios["min"] <= ratios["max"] < 1.05
+    rows = {r["layer"]: r for r in metrics["coherence"]["rows"]}
+    # coherence falls with the dimension 9M and is far from 1 beyond the first layer
+    assert rows["1,1"]["ours (mean)"] > 0.5 > 0.2 > rows["1,2"]["ours (mean)"]
+    assert rows["5,3"]["ours (mean)"] < rows["2,1"]["ours (mean)"]
+    assert all(0.7 < r["ours/paper"] < 1.4 for r in rows.values())
+    assert (workdir / "fig3a.png").is_file()
