@@ -5,7 +5,7 @@ Ties [MO1] Tables 1 and 2 together: for fixed image size s and n training images
 random init near a constant (``uniform:0.1:0.3``, so seeds differ), vmapped over seeds, and the
 (n+1)-th eigenvalue magnitude of its operator is plotted against depth next to the two depths
 of the theory: ``s − 1`` (the first depth without forced zeros, Thm 4) and ``⌈s⁴/9⌉`` (the
-heuristic depth of §3.2).
+heuristic depth of §3.2), where Table 2's bound (< 1e-2 for 3×3) is the paper's number.
 
     memjax run mo1-depth-sweep                  # quick: 3×3, 1 image, 4 seeds, ~15 s on CPU
     memjax run mo1-depth-sweep --preset paper   # 8 seeds, depths up to 16
@@ -19,104 +19,80 @@ reaches Table 2's level near ⌈s⁴/9⌉.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import jax
 import ml_collections
 import numpy as np
 
 from memjax import plotting, runs, spectral, theory
+from memjax.data import gaussian_images
+from memjax.experiment import Experiment, Run
 from memjax.models import DeepConvStack
-from memjax.operator import model_operator
-from memjax.train import TrainConfig, train_seeds
+from memjax.operator import operator
+from memjax.train import TrainConfig
 
-PAPER_FIGURE = "[MO1] Tables 1-2 tied together: |lambda_{n+1}| against depth, vmapped seeds"
+TABLE_2_BOUND = {3: 1e-2}  # [MO1] Table 2: |λ| beyond one s×s image at depth ⌈s⁴/9⌉, by s
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     config = ml_collections.ConfigDict()
     config.seed = 0
+    config.data = ml_collections.ConfigDict({"image_size": 3, "num_examples": 1})
     config.num_seeds = 4 if preset == "quick" else 8
-    config.image_size = 3
-    config.num_examples = 1
-    config.depths = (1, 2, 3, 5, 7, 9, 12) if preset == "quick" else tuple(range(1, 17))
-    config.kernel_init = "uniform:0.1:0.3"
+    config.model = ml_collections.ConfigDict({
+        "depths": (1, 2, 3, 5, 7, 9, 12) if preset == "quick" else tuple(range(1, 17)),
+        "kernel_init": "uniform:0.1:0.3",
+    })  # fmt: skip
     config.train = runs.as_config(
         TrainConfig("gd", 0.02, max_steps=30000 if preset == "quick" else 100000, loss_tol=1e-6,
                     nonfinite="stop")
     )  # fmt: skip
+    config.train.fit_loss = 1e-6  # as [MO1] Tables 1-2: trained until the loss is below 1e-6
     return config
 
 
-def run(config: ml_collections.ConfigDict, workdir: Path) -> dict:
-    key_data, key_seeds = jax.random.split(jax.random.PRNGKey(config.seed))
-    size, n = config.image_size, config.num_examples
-    data = jax.random.normal(key_data, (n, 1, size, size))
-    keys = jax.random.split(key_seeds, config.num_seeds)
-    rows = [_depth(depth, data, keys, config) for depth in config.depths]
-    metrics = {
-        "image_size": size,
-        "num_examples": n,
-        "first_depth_without_forced_zeros": theory.min_depth_without_forced_zeros(size),
-        "heuristic_depth": theory.heuristic_depth(size),
-        "depths": rows,
-    }
-    _plot(metrics, Path(workdir) / "depth_sweep.png")
-    _print(metrics)
-    return metrics
+def science(run: Run) -> dict:
+    size, n = run.config.data.image_size, run.config.data.num_examples
+    first, heuristic = theory.min_depth_without_forced_zeros(size), theory.heuristic_depth(size)
+    data = gaussian_images(run.keys["data"], n, (1, size, size))
+    keys = jax.random.split(run.keys["seeds"], run.config.num_seeds)
+    rows = [_depth(run, depth, data, keys) for depth in run.config.model.depths]
+    if heuristic in run.config.model.depths and n == 1 and size in TABLE_2_BOUND:
+        median = next(r for r in rows if r["depth"] == heuristic)["abs_eigenvalue_n_plus_1_median"]
+        run.compare(f"|λ2| at the heuristic depth {heuristic} (median)", median,
+                    TABLE_2_BOUND[size], kind="below", fits=[f"depth{heuristic}"],
+                    require="any")  # fmt: skip
+    plotting.sweep_plot(
+        {"fitted seeds": {r["depth"]: r["abs_eigenvalue_n_plus_1_per_fitted_seed"] for r in rows}},
+        run.figure("depth_sweep"), "depth (single-filter 3×3 convolutions)",
+        f"|λ_{n + 1}| (0 = memorization)", title=f"{size}×{size} images, {n} training example(s)",
+        vlines={"s − 1: no forced zeros (Thm 4)": first, "⌈s⁴/9⌉ (§3.2)": heuristic}, log=True,
+    )  # fmt: skip
+    run.table(
+        [{"depth": r["depth"], "fitted": f"{r['fitted_seeds']}/{len(keys)}",
+          f"|λ{n + 1}| median": r["abs_eigenvalue_n_plus_1_median"],
+          "per fitted seed": r["abs_eigenvalue_n_plus_1_per_fitted_seed"]} for r in rows],
+        title=f"{size}×{size}, {n} example(s); no forced zeros from depth {first}, heuristic "
+        f"depth {heuristic}",
+    )  # fmt: skip
+    return {"image_size": size, "num_examples": n, "first_depth_without_forced_zeros": first,
+            "heuristic_depth": heuristic, "depths": rows}  # fmt: skip
 
 
-def _depth(depth, data, keys, config):
-    model = DeepConvStack(depth, kernel_init=config.kernel_init)
-    params, history = train_seeds(keys, model, data, TrainConfig(**config.train.to_dict()))
-    ops = np.asarray(model_operator(model, params, data[0], seeds=True))
-    fitted = np.array(history.stop_reason) == "loss_tol"
-    n = len(data)
-    values = np.array([spectral.eigenspectrum(a).magnitudes[n] for a in ops[fitted]])
+def _depth(run, depth, data, keys):
+    model = DeepConvStack(depth, kernel_init=run.config.model.kernel_init)
+    name = f"depth{depth}"
+    params, _ = run.train(name, model, data, keys=keys)
+    ops = np.asarray(operator(model.apply, data[0], params=params, seeds=True))
+    fitted = run.fits[name].mask  # the runner's fits hold each seed's loss and stop reason
+    values = np.array([spectral.eigenspectrum(a).magnitudes[len(data)] for a in ops[fitted]])
     return {
-        "depth": depth,
-        "fitted_seeds": int(fitted.sum()),
-        "stop_reasons": history.stop_reason,
+        "depth": depth, "fitted_seeds": int(fitted.sum()),
         "abs_eigenvalue_n_plus_1_per_fitted_seed": values,
         "abs_eigenvalue_n_plus_1_median": float(np.median(values)) if values.size else None,
-    }
+    }  # fmt: skip
 
 
-def _plot(metrics, path):
-    import matplotlib.pyplot as plt
-
-    fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    rows = [r for r in metrics["depths"] if r["fitted_seeds"]]
-    for r in rows:
-        values = r["abs_eigenvalue_n_plus_1_per_fitted_seed"]
-        ax.scatter([r["depth"]] * len(values), values, color="C0", s=10, alpha=0.5)
-    ax.plot([r["depth"] for r in rows], [r["abs_eigenvalue_n_plus_1_median"] for r in rows],
-            color="C0", marker="o", label="median over seeds that fit")  # fmt: skip
-    ax.axvline(metrics["first_depth_without_forced_zeros"], color="C1", ls="--",
-               label="s − 1: no forced zeros (Thm 4)")  # fmt: skip
-    ax.axvline(metrics["heuristic_depth"], color="C2", ls="--", label="⌈s⁴/9⌉ (§3.2)")
-    ax.set_yscale("log")
-    ax.set_xlabel("depth (single-filter 3×3 convolutions)")
-    n, s = metrics["num_examples"], metrics["image_size"]
-    ax.set_ylabel(f"|λ_{n + 1}| (0 = memorization)")
-    ax.set_title(f"{s}×{s} images, {n} training example(s)", fontsize=10)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    plotting.save(fig, path)
-
-
-def _print(metrics):
-    n = metrics["num_examples"]
-    print(
-        f"{metrics['image_size']}×{metrics['image_size']}, {n} example(s); no forced zeros "
-        f"from depth {metrics['first_depth_without_forced_zeros']}, heuristic depth "
-        f"{metrics['heuristic_depth']}"
-    )
-    print(f"{'depth':>5} {'fit':>5} {f'|λ{n + 1}| median':>13}  per seed")
-    for r in metrics["depths"]:
-        values = ", ".join(f"{v:.1e}" for v in r["abs_eigenvalue_n_plus_1_per_fitted_seed"])
-        median = r["abs_eigenvalue_n_plus_1_median"]
-        print(
-            f"{r['depth']:>5} {r['fitted_seeds']:>5} "
-            f"{'n/a' if median is None else f'{median:.2e}':>13}  {values}"
-        )
+EXPERIMENT = Experiment(name="mo1-depth-sweep", paper="MO1", get_config=get_config,
+                        science=science, keys=("data", "seeds"),
+                        figure="[MO1] Tables 1-2 tied together: |lambda_{n+1}| against depth, "
+                        "vmapped seeds")  # fmt: skip

@@ -5,7 +5,10 @@ Fig 4: 29 single-filter 3×3 LeakyReLU layers, every weight initialized at 0.1, 
 as the training image. Fig 5: 5 single-filter LeakyReLU layers with skip connections every 2
 layers, Xavier uniform, trained on two orthogonal 2×2 images (white upper-left pixel, white
 lower-right pixel); Gaussian inputs should come out as one training image or the other, not a
-combination ("strong memorization"). [MO1] does not name the optimizer here; Adam is used.
+combination ("strong memorization"). [MO1] does not name the optimizer here; Adam is used
+(train block ``train`` for Fig 4, ``train_fig5`` for Fig 5). The figures show images, not
+numbers: the bounds compared (median |cos| above ``match_threshold`` to the nearest training
+image, below 0.1 to the other) are ours.
 
     memjax run mo1-nonlinear-depth                   # quick: ~15 s on a 2-core CPU
     memjax run mo1-nonlinear-depth --preset paper    # more test inputs and seeds
@@ -20,8 +23,6 @@ only 35% exceed |cos| 0.9: the rest of each output lies outside both training im
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import jax
 import jax.numpy as jnp
 import ml_collections
@@ -29,27 +30,28 @@ import numpy as np
 
 from memjax import plotting, runs, spectral
 from memjax.data import gaussian_images
+from memjax.experiment import Experiment, Run
 from memjax.models import DeepConvStack
-from memjax.train import TrainConfig, train_seeds
+from memjax.train import TrainConfig
 
-PAPER_FIGURE = "[MO1] Fig 4-5: deep LeakyReLU stacks map Gaussian noise to training images"
+OTHER_BOUND = 0.1  # |cos| to the other training images below this: not a combination
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     config = ml_collections.ConfigDict()
     config.seed = 0
     config.num_seeds = 2 if preset == "quick" else 8
-    config.num_test_inputs = 64 if preset == "quick" else 1000
-    config.match_threshold = 0.9  # |cos| above which an output "is" a training image
-    config.fig4 = ml_collections.ConfigDict(
-        dict(depth=29, kernel_init="constant:0.1", learning_rate=1e-4, max_steps=20000)
-    )
-    config.fig5 = ml_collections.ConfigDict(
-        dict(depth=5, skip_every=2, kernel_init="xavier_uniform", learning_rate=1e-3,
-             max_steps=20000)
-    )  # fmt: skip
-    config.loss_tol = 1e-6
-    config.progress = True
+    config.data = ml_collections.ConfigDict({
+        "num_test_inputs": 64 if preset == "quick" else 1000,
+        "match_threshold": 0.9,  # |cos| above which an output "is" a training image
+    })  # fmt: skip
+    config.model = ml_collections.ConfigDict({
+        "fig4": {"depth": 29, "skip_every": 0, "kernel_init": "constant:0.1"},
+        "fig5": {"depth": 5, "skip_every": 2, "kernel_init": "xavier_uniform"},
+    })  # fmt: skip
+    for block, rate in (("train", 1e-4), ("train_fig5", 1e-3)):
+        config[block] = runs.as_config(TrainConfig("adam", rate, 20000, loss_tol=1e-6))
+        config[block].fit_loss = 1e-6  # trained until the loss is below 1e-6, as in [MO1] §3
     return config
 
 
@@ -63,38 +65,57 @@ def fig5_training_set() -> jax.Array:
     return jnp.zeros((2, 1, 2, 2)).at[0, 0, 0, 0].set(1.0).at[1, 0, 1, 1].set(1.0)
 
 
-def run(config: ml_collections.ConfigDict, workdir: Path) -> dict:
-    workdir = Path(workdir)
-    key_seeds, key_tests = jax.random.split(jax.random.PRNGKey(config.seed))
-    keys = jax.random.split(key_seeds, config.num_seeds)
+def science(run: Run) -> dict:
+    keys = jax.random.split(run.keys["seeds"], run.config.num_seeds)
     nets = {
-        "fig4_29_layers": (config.fig4, fig4_training_set(), 0),
-        "fig5_5_layers_skips": (config.fig5, fig5_training_set(), config.fig5.skip_every),
+        "fig4_29_layers": (run.config.model.fig4, fig4_training_set(), "train"),
+        "fig5_5_layers_skips": (run.config.model.fig5, fig5_training_set(), "train_fig5"),
     }
     metrics = {}
-    for name, (net, data, skip) in nets.items():
-        tests = gaussian_images(jax.random.fold_in(key_tests, len(metrics)),
-                                config.num_test_inputs, data.shape[1:])  # fmt: skip
-        metrics[name] = _network(name, net, skip, data, tests, keys, config, workdir)
-    _print(metrics)
+    for index, (name, (net, data, block)) in enumerate(nets.items()):
+        tests = gaussian_images(jax.random.fold_in(run.keys["tests"], index),
+                                run.config.data.num_test_inputs, data.shape[1:])  # fmt: skip
+        metrics[name] = _network(run, name, net, block, data, tests, keys)
+    run.table(
+        [{"network": name, "share |cos| > thr": _median(m["share_matching_one_training_image"]),
+          "cos nearest": _median(m["median_abs_cos_nearest"]),
+          "cos others": _median(m["median_abs_cos_others"]),
+          "collapsed": _median(m["share_collapsed_to_zero"]),
+          "nearest counts (seed 0)": m["nearest_counts"][0]} for name, m in metrics.items()],
+        title="Gaussian inputs through the trained nets (medians over seeds)",
+    )  # fmt: skip
     return metrics
 
 
-def _network(name, net, skip, data, tests, keys, config, workdir):
+def _median(values):
+    values = [v for v in values if v is not None]
+    return float(np.median(values)) if values else None
+
+
+def _network(run, name, net, block, data, tests, keys):
     model = DeepConvStack(net.depth, activation="leaky_relu", kernel_init=net.kernel_init,
-                          skip_every=skip)  # fmt: skip
-    train_config = TrainConfig("adam", net.learning_rate, net.max_steps,
-                               loss_tol=config.loss_tol, progress=config.progress)  # fmt: skip
-    params, history = train_seeds(keys, model, data, train_config)
-    runs.save_params(workdir / f"params_{name}.msgpack", params)
+                          skip_every=net.skip_every)  # fmt: skip
+    params, _ = run.train(name, model, data, keys=keys, block=block)
     outputs = jax.vmap(lambda p: jax.vmap(lambda x: model.apply(p, x))(tests))(params)
-    per_seed = [_similarities(np.asarray(o), data, config.match_threshold) for o in outputs]
-    _plot(name, data, tests, np.asarray(outputs[0]), per_seed[0], workdir)
-    return {
-        "final_loss_per_seed": history.final_loss,
-        "steps_per_seed": history.steps,
-        **{key: [s[key] for s in per_seed] for key in per_seed[0] if key != "index"},
-    }
+    threshold = run.config.data.match_threshold
+    per_seed = [_similarities(np.asarray(o), data, threshold) for o in outputs]
+    shown = min(8, len(tests))
+    plotting.image_grid(
+        [list(tests[:shown]), list(np.asarray(outputs[0, :shown])), list(data)],
+        ["Gaussian inputs", "outputs (seed 0)", "training images"], run.figure(name),
+        col_labels=[f"→ train {i}" if i >= 0 else "→ 0" for i in per_seed[0]["index"][:shown]],
+        title=f"{name}: outputs for Gaussian inputs",
+    )  # fmt: skip
+    result = {key: [s[key] for s in per_seed] for key in per_seed[0] if key != "index"}
+    fitted = run.fits[name].mask  # the medians are taken over the seeds that fit
+    nearest = _median(np.compress(fitted, result["median_abs_cos_nearest"]))
+    run.compare(f"{name}: median |cos(output, nearest training image)|", nearest, threshold,
+                kind="above", fits=[name], require="any")  # fmt: skip
+    if len(data) > 1:
+        others = _median(np.compress(fitted, result["median_abs_cos_others"]))
+        run.compare(f"{name}: median |cos(output, other training images)|", others,
+                    OTHER_BOUND, kind="below", fits=[name], require="any")  # fmt: skip
+    return result
 
 
 def _similarities(outputs, data, threshold):
@@ -113,31 +134,7 @@ def _similarities(outputs, data, threshold):
     }  # fmt: skip
 
 
-def _plot(name, data, tests, outputs, first_seed, workdir):
-    shown = min(8, len(tests))
-    nearest = first_seed["index"][:shown]
-    labels = [f"→ train {i}" if i >= 0 else "→ 0" for i in nearest]
-    plotting.image_grid(
-        [list(tests[:shown]), list(outputs[:shown]), list(data)],
-        ["Gaussian inputs", "outputs (seed 0)", "training images"], workdir / f"{name}.png",
-        col_labels=labels, title=f"{name}: outputs for Gaussian inputs",
-    )  # fmt: skip
-
-
-def _print(metrics):
-    print(
-        f"{'network':<22} {'loss (max)':>10} {'share |cos|>0.9':>15} {'cos nearest':>11} "
-        f"{'cos others':>10} {'collapsed':>9}  nearest counts (seed 0)"
-    )
-    for name, m in metrics.items():
-
-        def median(key, m=m):
-            values = [v for v in m[key] if v is not None]
-            return f"{np.median(values):.3f}" if values else "n/a"
-
-        print(
-            f"{name:<22} {np.max(m['final_loss_per_seed']):>10.1e} "
-            f"{median('share_matching_one_training_image'):>15} "
-            f"{median('median_abs_cos_nearest'):>11} {median('median_abs_cos_others'):>10} "
-            f"{median('share_collapsed_to_zero'):>9}  {[int(c) for c in m['nearest_counts'][0]]}"
-        )
+EXPERIMENT = Experiment(name="mo1-nonlinear-depth", paper="MO1", get_config=get_config,
+                        science=science, keys=("seeds", "tests"),
+                        figure="[MO1] Fig 4-5: deep LeakyReLU stacks map Gaussian noise to "
+                        "training images")  # fmt: skip
