@@ -42,3 +42,18 @@ def test_cnn_depth_loses_the_identity_and_untrained_layers_blur(run_quick):
     assert len(errors["untrained"]) == 11 and errors["untrained"][-1] > errors["untrained"][0]
     sizes = metrics["input_sizes"]["depth_2"]["corr_id"]
     assert sizes[0] < sizes[2]  # a 7 × 7 input loses the identity more than 112 × 112 (Fig 6)
+
+
+def test_theory_closed_forms_match_trained_nets_and_table1(run_quick):
+    _, metrics = run_quick("ic-theory", [
+        "kernels=(5, 29)", "bound_inits=5", "train.max_steps=1000",
+        "train.snapshot_steps=(1, 100, 1000)",
+    ])  # fmt: skip
+    theorem1 = metrics["theorem1"]
+    assert theorem1["sgd_momentum"]["max_error_vs_theorem"] < 1e-10  # Thm 1
+    assert theorem1["sgd_momentum"]["max_update_off_span"] < 1e-12  # App C
+    assert theorem1["adam"]["max_error_vs_theorem"] > 1e-3  # Adam breaks it
+    nullities = {row["K"]: row["nullity n"] for row in metrics["theorem2"]["kernels"]}
+    assert nullities == {5: 0, 29: 57}
+    assert metrics["theorem2"]["k5_identity_error"] < 1e-8
+    assert all(v["ours"] == v["paper"] for v in metrics["table1"].values())
