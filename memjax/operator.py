@@ -177,12 +177,21 @@ def _choose_loop(loop: str, product: _JacobianProduct, operand) -> str:
         return loop
     if jax.default_backend() != "cpu":
         return "device"
-    lowered = jax.jit(lambda o, v: product(o)(v)).lower(operand, operand[1])
+    leaves, tree = jax.tree.flatten(operand)
+    signature = tuple((np.shape(leaf), jnp.result_type(leaf)) for leaf in leaves)
+    return "host" if _costly_with_convolutions(product, tree, signature) else "device"
+
+
+@functools.lru_cache(maxsize=256)
+def _costly_with_convolutions(product, tree, signature) -> bool:
+    """The product has convolutions and costs ≥ ``SCAN_FLOP_LIMIT`` FLOPs (XLA's count)."""
+    operand = jax.tree.unflatten(tree, [jax.ShapeDtypeStruct(*s) for s in signature])
+    vector = jax.ShapeDtypeStruct(*signature[-1])  # the point, last in (params, x)
+    lowered = jax.jit(lambda o, v: product(o)(v)).lower(operand, vector)
     convolutions = lowered.as_text().count("stablehlo.convolution")
     cost = lowered.cost_analysis()
     cost = cost[0] if isinstance(cost, list | tuple) else cost
-    flops = (cost or {}).get("flops", math.inf)
-    return "host" if convolutions and flops >= SCAN_FLOP_LIMIT else "device"
+    return bool(convolutions) and (cost or {}).get("flops", math.inf) >= SCAN_FLOP_LIMIT
 
 
 def _krylov(

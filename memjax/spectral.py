@@ -348,18 +348,20 @@ def _solve_on_device(make_matvec, operand, start, batched, config):
     k, m, keep, tol, max_restarts, symmetric = config
 
     def solve(operand, start):
-        matvec = make_matvec(operand)  # linearised once, outside the loops
-
-        def extend(state, steps):
-            return jax.lax.fori_loop(0, steps, lambda _, s: _arnoldi_step(matvec, s), state)
+        matvec = make_matvec(operand)  # linearised once, outside the loop
 
         def cycle(state):
-            state = extend(state, m - keep)
-            return _check_and_restart(state, k, keep, tol, max_restarts, symmetric)
+            # Steps past a full basis do nothing, so the first cycles fill it from size 0 and
+            # later ones from the restart size: one loop body, compiled once.
+            state = jax.lax.fori_loop(0, m - keep, lambda _, s: _arnoldi_step(matvec, s), state)
+            return jax.lax.cond(
+                state.size == m,
+                lambda s: _check_and_restart(s, k, keep, tol, max_restarts, symmetric),
+                lambda s: s,
+                state,
+            )
 
-        state = extend(_krylov_start(start, m), m)
-        state = _check_and_restart(state, k, keep, tol, max_restarts, symmetric)
-        state = jax.lax.while_loop(lambda s: ~s.done, cycle, state)
+        state = jax.lax.while_loop(lambda s: ~s.done, cycle, _krylov_start(start, m))
         return _ritz_pairs(state, k, symmetric)
 
     return jax.vmap(solve, in_axes=(batched, 0))(operand, start) if batched is not None \

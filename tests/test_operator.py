@@ -1,3 +1,4 @@
+import dataclasses
 import functools
 import re
 
@@ -11,10 +12,14 @@ from memjax.models import (
     Conv,
     ConvAutoencoder,
     Upsample,
+    downsampling_layers,
     network_ds,
     network_ds_identity_params,
 )
 from memjax.operator import (
+    _choose_loop,
+    _Flat,
+    _JacobianProduct,
     conv_matrix,
     layer_matrices,
     operator,
@@ -23,6 +28,8 @@ from memjax.operator import (
     top_eigenvalues,
     top_singular_values,
 )
+from memjax.spectral import _solve_on_device
+from memjax.train import TrainConfig, train
 
 STACKS = [
     (Conv(5, stride=2), Conv(6), Upsample(2), Conv(4, stride=2), Upsample(2), Conv(3)),
@@ -121,46 +128,113 @@ def test_operator_rejects_bad_chunk_size():
         operator(lambda v: v, jnp.ones(3), chunk_size=0)
 
 
-@pytest.mark.parametrize("activation", ["linear", "leaky_relu"])
-def test_matrix_free_top_eigenvalues_match_the_dense_spectrum(activation):
+@functools.cache
+def _trained(activation):
+    """STACKS[0] trained on two images (300 Adam steps): memorization clusters its top
+    eigenvalues near 1, the hard case for a Krylov solver."""
     model = ConvAutoencoder(STACKS[0], activation=activation, kernel_init="xavier_normal")
-    x = jax.random.normal(jax.random.PRNGKey(4), (3, 8, 8))
-    params = model.init(jax.random.PRNGKey(5), x)
-    a = np.asarray(operator(model.apply, x, params=params), np.float64)
+    data = jax.random.uniform(jax.random.PRNGKey(7), (2, 3, 8, 8))
+    config = TrainConfig("adam", 1e-2, max_steps=300, progress=False)
+    params, _ = train(jax.random.PRNGKey(5), model, data, config)
+    return model, params, data[0]
+
+
+def _dense(model, params, x):
+    return np.asarray(operator(model.apply, x, params=params), np.float64)
+
+
+@pytest.mark.parametrize("activation", ["linear", "leaky_relu"])
+def test_top_eigenvalues_of_trained_nets_match_the_dense_spectrum(activation):
+    model, params, x = _trained(activation)
+    a = _dense(model, params, x)
     dense = spectral.eigenspectrum(a)
+    assert np.sum(np.abs(dense.magnitudes[:8] - 1) < 0.1) >= 2  # trained: |λ| ≈ 1 cluster
     values, vectors = top_eigenvalues(model.apply, x, k=8, params=params)
     np.testing.assert_allclose(np.abs(values), dense.magnitudes[:8], atol=1e-5)
+    np.testing.assert_allclose(values, dense.values[:8], atol=1e-4)  # conjugates in order
     residual = np.linalg.norm(a @ vectors - vectors * values, axis=0)
-    assert residual.max() < 1e-4  # they are eigenvectors of the same operator
+    assert residual.max() < 1e-5  # they are eigenvectors of the same operator
+    if activation == "leaky_relu":  # the host-driven loop is the same solver
+        host = top_eigenvalues(model.apply, x, k=8, params=params, loop="host")
+        np.testing.assert_allclose(host.values, values, atol=1e-5)
     with pytest.raises(ValueError, match="k must be"):
-        top_eigenvalues(functools.partial(model.apply, params), x, k=191)
+        top_eigenvalues(model.apply, x, k=191, params=params)
 
 
-@pytest.mark.parametrize("activation", ["linear", "leaky_relu"])
-def test_matrix_free_top_singular_values_match_the_dense_svd(activation):
-    model = ConvAutoencoder(STACKS[0], activation=activation, kernel_init="xavier_normal")
-    x = jax.random.normal(jax.random.PRNGKey(4), (3, 8, 8))
-    params = model.init(jax.random.PRNGKey(5), x)
-    a = np.asarray(operator(model.apply, x, params=params), np.float64)
-    u, s, vt = top_singular_values(model.apply, x, k=6, params=params)
-    np.testing.assert_allclose(s, np.linalg.svd(a, compute_uv=False)[:6], rtol=1e-5)
-    np.testing.assert_allclose(a @ vt.T, u * s, atol=1e-4)  # singular pairs of the same A
+def test_top_eigenvalues_compile_once_across_params():
+    model, params, x = _trained("linear")
+    top_eigenvalues(model.apply, x, k=8, params=params)
+    compiled = _solve_on_device._cache_size()
+    init = model.init(jax.random.PRNGKey(0), x)
+    new = top_eigenvalues(ConvAutoencoder(**_fields(model)).apply, x, k=8, params=init)
+    assert _solve_on_device._cache_size() == compiled  # an equal model, new params: no compile
+    np.testing.assert_allclose(
+        np.abs(new.values),
+        spectral.eigenspectrum(_dense(model, init, x)).magnitudes[:8],
+        atol=1e-5,
+    )
+
+
+def _fields(model):
+    return {f.name: getattr(model, f.name) for f in dataclasses.fields(model)
+            if f.name not in ("parent", "name")}  # fmt: skip
+
+
+def test_top_singular_values_over_seeds_match_the_dense_svd():
+    model, trained, x = _trained("leaky_relu")
+    init = model.init(jax.random.PRNGKey(0), x)
+    params = jax.tree.map(lambda *p: jnp.stack(p), trained, init)
+    u, s, vt = top_singular_values(model.apply, x, k=6, params=params, seeds=True)
+    assert u.shape == (2, 192, 6) and s.shape == (2, 6) and vt.shape == (2, 6, 192)
+    for i, p in enumerate((trained, init)):
+        a = _dense(model, p, x)
+        np.testing.assert_allclose(s[i], np.linalg.svd(a, compute_uv=False)[:6], rtol=1e-5)
+        np.testing.assert_allclose(a @ vt[i].T, u[i] * s[i], atol=1e-5)  # singular pairs of A
+        np.testing.assert_allclose(vt[i] @ vt[i].T, np.eye(6), atol=1e-5)
     with pytest.raises(ValueError, match="k must be"):
-        top_singular_values(functools.partial(model.apply, params), x, k=192)
+        top_singular_values(model.apply, x, k=191, params=trained)
 
 
 def test_spectral_radius_at_many_points_matches_the_dense_spectra():
-    model = ConvAutoencoder(STACKS[0], activation="leaky_relu", kernel_init="xavier_normal")
+    model, params, _ = _trained("leaky_relu")
     points = jax.random.normal(jax.random.PRNGKey(6), (4, 3, 8, 8))
-    params = model.init(jax.random.PRNGKey(5), points[0])
+    radii = spectral_radius(model.apply, points, params=params)
     apply = functools.partial(model.apply, params)
-    radii = spectral_radius(model.apply, points, params=params, krylov_dim=64)
     dense = [spectral.eigenspectrum(operator(apply, x)).magnitudes[0] for x in points]
-    np.testing.assert_allclose(radii, dense, rtol=1e-3)
-    assert len(set(np.round(dense, 6))) > 1  # LeakyReLU: the Jacobian differs between points
-    # a Krylov space as large as the input is exact
-    exact = spectral_radius(apply, points[:1], krylov_dim=192)
-    np.testing.assert_allclose(exact, dense[:1], rtol=1e-4)
+    np.testing.assert_allclose(radii, dense, rtol=1e-5)
+    assert len(set(np.round(dense, 4))) > 1  # LeakyReLU: the Jacobian differs between points
+
+
+def test_solvers_on_an_explicit_matrix_warn_and_refuse_bad_input():
+    # apply(params, x) = params @ x: the solvers on a matrix with known spectrum.
+    rng = np.random.default_rng(0)
+    a = jnp.asarray(rng.normal(size=(60, 60)) / np.sqrt(60), jnp.float32)
+    matmul = jnp.matmul
+    with pytest.warns(RuntimeWarning, match="did not reach tol"):
+        top_eigenvalues(matmul, jnp.ones(60), k=4, params=a, tol=1e-9, max_restarts=1)
+    with pytest.raises(ValueError, match="square Jacobian"):
+        top_eigenvalues(matmul, jnp.ones(60), k=4, params=a[:50])
+    u, s, vt = top_singular_values(matmul, jnp.ones(60), k=4, params=a[:50])  # 50 × 60
+    np.testing.assert_allclose(s, np.linalg.svd(np.asarray(a[:50]), compute_uv=False)[:4],
+                               rtol=1e-5)  # fmt: skip
+    assert u.shape == (50, 4)
+    with pytest.raises(ValueError, match="loop"):
+        spectral_radius(matmul, jnp.ones((2, 60)), params=a, loop="gpu")
+    with pytest.raises(ValueError, match="seeds=True needs params"):
+        top_eigenvalues(lambda v: v, jnp.ones(60), seeds=True)
+
+
+def test_the_loop_is_chosen_by_convolutions_and_cost():
+    flat = _Flat(jnp.matmul, (60,), with_params=True)
+    product = _JacobianProduct(flat, gram=False)
+    assert _choose_loop("auto", product, (jnp.eye(60), jnp.ones(60))) == "device"
+    big = ConvAutoencoder(downsampling_layers(16, 16))
+    x = jnp.ones((3, 32, 32))
+    flat = _Flat(big.apply, x.shape, with_params=True)
+    operand = (big.init(jax.random.PRNGKey(0), x), x.ravel())
+    expected = "host" if jax.default_backend() == "cpu" else "device"
+    assert _choose_loop("auto", _JacobianProduct(flat, gram=False), operand) == expected
+    assert _choose_loop("device", _JacobianProduct(flat, gram=False), operand) == "device"
 
 
 def test_operator_runs_in_true_float32_whatever_the_default_precision():

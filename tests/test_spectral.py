@@ -1,8 +1,10 @@
+import jax
+import jax.numpy as jnp
 import numpy as np
 import pytest
 
 from memjax import spectral
-from memjax.spectral import nearest_example
+from memjax.spectral import krylov_eigs, nearest_example
 
 
 def test_eigenspectrum_sorts_by_magnitude_with_conjugates_in_order():
@@ -68,3 +70,73 @@ def test_nearest_example_centred_ignores_a_shared_brightness_offset():
     assert index.tolist() == [2, 0]
     np.testing.assert_allclose(corr[[0, 1], [2, 0]], 1.0, atol=1e-12)
     assert np.delete(corr[0], 2).max() < 0.8
+
+
+class _MatrixProduct:
+    """``make_matvec`` for an explicit matrix operand (hashable, as krylov_eigs needs)."""
+
+    def __call__(self, matrix):
+        return lambda v: jnp.matmul(matrix, v, precision="highest")
+
+    def __hash__(self):
+        return 0
+
+    def __eq__(self, other):
+        return isinstance(other, _MatrixProduct)
+
+
+def _nonsymmetric(d=120, seed=0):
+    # Gaussian matrices have many complex conjugate pairs among their top eigenvalues; a few
+    # scaled columns spread the top of the spectrum so that 6 converge quickly.
+    rng = np.random.default_rng(seed)
+    a = rng.normal(size=(d, d)) / np.sqrt(d)
+    a[:, :6] *= np.linspace(4, 2, 6)
+    return a
+
+
+@pytest.mark.parametrize("loop", ["device", "host"])
+def test_krylov_eigs_finds_the_top_eigenpairs_with_conjugate_pairs(loop):
+    a = _nonsymmetric()
+    expected = spectral.eigenspectrum(a).values[:6]
+    start = jax.random.normal(jax.random.PRNGKey(0), (120,))
+    pairs = krylov_eigs(_MatrixProduct(), jnp.asarray(a, jnp.float32), start, 6,
+                        krylov_dim=20, tol=1e-6, loop=loop)  # fmt: skip
+    values, vectors = np.asarray(pairs.values), np.asarray(pairs.vectors, np.complex128)
+    assert bool(pairs.converged) and np.iscomplexobj(values)
+    assert np.sum(np.abs(expected.imag) > 1e-3) >= 2  # the test has conjugate pairs
+    np.testing.assert_allclose(values, expected, atol=2e-5)
+    residuals = np.linalg.norm(a @ vectors - vectors * values, axis=0)
+    np.testing.assert_allclose(residuals, np.asarray(pairs.residuals), atol=2e-5)
+    assert residuals.max() < 1e-5 * np.abs(values[0])
+
+
+def test_krylov_eigs_symmetric_batched_and_through_breakdown():
+    rng = np.random.default_rng(1)
+    m = rng.normal(size=(3, 80, 80))
+    gram = np.einsum("bij,bkj->bik", m, m) / 80
+    low_rank = rng.normal(size=(80, 3)) @ rng.normal(size=(3, 80)) / 80  # rank 3 < k
+    starts = jax.random.normal(jax.random.PRNGKey(1), (3, 80))
+    pairs = krylov_eigs(_MatrixProduct(), jnp.asarray(gram, jnp.float32), starts, 5,
+                        krylov_dim=24, symmetric=True, batched=0)  # fmt: skip
+    for i in range(3):
+        np.testing.assert_allclose(pairs.values[i], np.linalg.eigvalsh(gram[i])[::-1][:5],
+                                   rtol=1e-5)  # fmt: skip
+    assert np.asarray(pairs.converged).all()
+    # The Krylov space of a rank-3 operator is invariant after 3 steps: the solver must go on
+    # from fresh directions (no NaN) and find the zero eigenvalues.
+    pairs = krylov_eigs(_MatrixProduct(), jnp.asarray(low_rank, jnp.float32), starts[0], 5,
+                        krylov_dim=20)  # fmt: skip
+    magnitudes = np.abs(np.asarray(pairs.values))
+    np.testing.assert_allclose(magnitudes[:3], spectral.eigenspectrum(low_rank).magnitudes[:3],
+                               rtol=1e-5)  # fmt: skip
+    assert np.isfinite(magnitudes).all() and magnitudes[3:].max() < 1e-6
+
+
+def test_krylov_eigs_rejects_bad_sizes():
+    start = jnp.ones(10).at[0].set(2.0)
+    with pytest.raises(ValueError, match="k must be"):
+        krylov_eigs(_MatrixProduct(), jnp.eye(10), start, 8, krylov_dim=8)
+    with pytest.raises(ValueError, match="krylov_dim must be at most"):
+        krylov_eigs(_MatrixProduct(), jnp.eye(10), start, 2, krylov_dim=10)
+    with pytest.raises(ValueError, match="loop"):
+        krylov_eigs(_MatrixProduct(), jnp.eye(10), start, 2, krylov_dim=6, loop="gpu")
