@@ -105,7 +105,7 @@ def _fit(run, data, starts, width, scale, seed_keys, init):
         p = jax.tree.map(lambda a, s=s: a[s], params)
         points = dynamics.fixed_points(model.apply, data, params=p, tol=config.tol)
         orbit = dynamics.iterate(model.apply, starts, config.num_steps, params=p,
-                                 record_steps=range(9))  # fmt: skip
+                                 record_steps=range(min(9, config.num_steps + 1)))  # fmt: skip
         limits = dynamics.classify(model.apply, orbit, data, params=p, tol=config.tol)
         slopes.append(points.radius)
         on_point = np.asarray(limits.label) >= 0

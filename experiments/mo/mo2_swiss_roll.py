@@ -110,8 +110,9 @@ def _width(run, data, starts, width, seed_keys):
     per_seed, plot = [], None
     for s in range(len(seed_keys)):
         p = jax.tree.map(lambda a, s=s: a[s], params)
+        record = [t for t in TRAJECTORY_STEPS if t <= config.num_steps]
         orbit = dynamics.iterate(model.apply, starts, config.num_steps, params=p,
-                                 record_steps=TRAJECTORY_STEPS)  # fmt: skip
+                                 record_steps=record)  # fmt: skip
         limits = dynamics.classify(model.apply, orbit, data, params=p, tol=config.tol)
         points = dynamics.fixed_points(model.apply, data, params=p, tol=config.tol)
         per_seed.append({

@@ -16,3 +16,59 @@ def test_width_theorem_jacobian_tends_to_projection(run_quick):
     statuses = {c["label"]: c["status"] for c in metrics["comparisons"]}
     assert statuses["Thm 3 as stated: top |λ| < 1"] == "not reproduced"
     assert np.isclose(distance["1000"], 0.64, atol=0.1)
+
+
+def test_one_dim_small_init_contracts_large_init_does_not(run_quick):
+    workdir, metrics = run_quick(
+        "mo2-one-dim",
+        ["model.widths=(16, 64)", "model.large_init_width=64", "num_seeds=4",
+         "data.num_starts=40", "num_steps=500"],
+    )  # fmt: skip
+    assert (workdir / "one_dim.png").is_file()
+    small = {r["width"]: r for r in metrics["small_init"]}
+    large = metrics["large_init"]
+    assert small[64]["fitted_seeds"] >= 3 and large["fitted_seeds"] >= 3
+    # Thm 2 at the two points: small init has slope < 1 on every fitted seed, and iterating
+    # sends the starts onto them; large init is steeper on average.
+    assert small[64]["seeds_contracting"] == small[64]["fitted_seeds"]
+    assert small[64]["converged_mean"] > 0.8
+    assert large["max_slope_mean"] > small[64]["max_slope_mean"] + 0.3
+
+
+def test_swiss_roll_points_are_fixed_and_limits_add_up(run_quick):
+    workdir, metrics = run_quick(
+        "mo2-swiss-roll",
+        ["model.widths=(32,)", "train.max_steps=3000", "train.learning_rate=0.001",
+         "grid.resolution=10", "num_steps=300"],
+    )  # fmt: skip
+    assert (workdir / "basins.png").is_file()
+    (width,) = metrics["widths"]
+    seed = width["per_seed"][0]
+    shares = [seed[k] for k in ("captured", "other_fixed_point", "cycle", "diverged",
+                                "unresolved")]  # fmt: skip
+    assert abs(sum(shares) - 1) < 1e-9
+    # Fitted: every training point is a fixed point; its radius is near 1 (weak contraction).
+    assert width["final_loss"][0] < 1e-6 and seed["residual_max"] < 1e-2
+    assert 0.5 < seed["radius"]["median"] < 1.5
+    assert seed["diverged"] == 0.0
+
+
+def test_no_overfitting_construction_exact_and_trained_net_recovers_digits(run_quick):
+    workdir, metrics = run_quick(
+        "mo2-no-overfitting",
+        ["construction.num_train=3", "construction.radii=(0.001,)", "data.num_train=10",
+         "data.num_heldout=20", "model.hidden=(512, 512)", "train.max_steps=1000",
+         "train.learning_rate=0.0003", "snapshot_every=500", "num_steps=300"],
+    )  # fmt: skip
+    assert (workdir / "trajectories.png").is_file()
+    built = metrics["construction"]
+    assert built["fit_error"] < 1e-12 and built["jacobian_error"] < 1e-12
+    assert built["recovered"] == 3
+    (row,) = built["rows"]
+    assert row["max_other_squared_error"] <= row["bound"]
+    trained = metrics["trained"]
+    assert trained["train_error"] < 1e-2
+    # The training digits attract, and held-out digits iterate onto them (measured: 50% of 20
+    # starts within 300 steps, 5 of 10 digits reached, ρ < 1 at all 10, median 0.983).
+    assert trained["attracting_share"] >= 0.9
+    assert trained["captured"] >= 0.3 and trained["reached"] >= 3
