@@ -1,15 +1,18 @@
 """Checkpoints of memjax.train: same result with and without, resume after SIGKILL, bad files."""
 
+import dataclasses
 import signal
 import subprocess
 import sys
 import textwrap
+import warnings
 
 import flax.serialization
 import jax
 import numpy as np
 import pytest
 
+import memjax.train
 from memjax.models import MLPAutoencoder
 from memjax.train import Checkpoint, TrainConfig, train, train_seeds
 
@@ -53,6 +56,37 @@ def test_a_checkpointed_run_equals_an_uninterrupted_one_bitwise(seeds, tmp_path)
     history = plain[1]
     assert history.losses.shape[-1] == 230
     assert np.all(history.final_loss < 0.2 * history.losses[..., 0])  # it trained
+
+
+def test_resuming_from_every_checkpoint_of_a_sweep_with_a_diverging_run(tmp_path, monkeypatch):
+    # Run 1's rate diverges: it stops (reported once), run 0 goes on; the record of which runs
+    # were reported travels with the checkpoint.
+    keys = jax.random.split(jax.random.PRNGKey(1), 2)
+    rates = np.array([0.1, 500.0])
+    config = dataclasses.replace(CONFIG, nonfinite="stop")
+    path = tmp_path / "ck.msgpack"
+    versions = []
+    write = memjax.train._atomic_write
+
+    def keep_versions(target, data):
+        versions.append(data)
+        write(target, data)
+
+    monkeypatch.setattr(memjax.train, "_atomic_write", keep_versions)
+    with pytest.warns(UserWarning, match="seed index 1") as warned:
+        plain = train_seeds(keys, MLP, DATA, config, learning_rates=rates)
+    assert len(warned) == 1 and plain[1].stop_reason == ["max_steps", "nonfinite"]
+    with pytest.warns(UserWarning, match="seed index 1"):
+        train_seeds(keys, MLP, DATA, config, learning_rates=rates, checkpoint=Checkpoint(path, 50))
+    assert len(versions) == 5  # steps 50, 100, 150, 200 and the end (230)
+    for version in versions[:-1]:
+        path.write_bytes(version)
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")  # the divergence was reported before the checkpoint
+            resumed = train_seeds(
+                keys, MLP, DATA, config, learning_rates=rates, checkpoint=Checkpoint(path, 50)
+            )
+        _assert_same_run(plain, resumed)
 
 
 # Trains a tanh MLP with a host callback that counts forward passes. Told a pass to stop at,
