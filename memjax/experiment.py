@@ -138,7 +138,7 @@ def registry() -> dict[str, Experiment]:
                 )
             found[experiment.name] = (experiment, module.__name__)
     order = list(PAPERS)
-    names = sorted(found, key=lambda n: (order.index(found[n][0].paper), found[n][1]))
+    names = sorted(found, key=lambda n: (order.index(found[n][0].paper), n))
     return {name: found[name][0] for name in names}
 
 
