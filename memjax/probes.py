@@ -6,6 +6,11 @@ white squares, unseen natural images) and asking whether the output looks like t
 (identity-like map) or like a training image (point map / attractor). Everything here
 compares by centred correlation, since all-positive natural images have raw cosines near 0.8
 with anything.
+
+The [DS] experiments share one pipeline on top: :func:`cifar_probes` (training images from the
+shipped sample, probe inputs from the rest), :func:`train_and_probe` (train through the runner,
+:func:`match_all`, :func:`summarize`, :func:`compare_outputs` against the paper's claim, and
+:func:`plot_matches`), :func:`summary_rows` for printed tables and :func:`plot_nearest_counts`.
 """
 
 from __future__ import annotations
@@ -115,23 +120,24 @@ def summarize(matches: dict, n_training: int) -> dict[str, dict]:
 
 
 def summary_rows(name: str, summary: dict) -> list[dict]:
-    """Rows of a printed table (``Run.table``) for one model's :func:`summarize`."""
+    """Rows of a printed table (``Run.table``) for one model's :func:`summarize` (or the
+    result of :func:`train_and_probe`, whose final loss gets a column)."""
     return [
-        {"model": name, "input": kind,
+        {"model": name, "loss": summary.get("final_loss"), "input": kind,
          "|corr(out, nearest train)|": s["median_corr_nearest_training_image"],
          "|corr(out, in)|": s["median_corr_input"],
          "> 0.9": s["fraction_corr_nearest_above_0.9"], "nearest counts": s["nearest_counts"]}
-        for kind, s in summary.items()
+        for kind, s in summary.items() if isinstance(s, dict)
     ]  # fmt: skip
 
 
-def compare_outputs(run, name: str, summary: dict, expect: str, label: str | None = None) -> None:
+def compare_outputs(run, name: str, summary: dict, expect: str) -> None:
     """``run.compare`` the paper's claim about the model ``name``'s outputs, per kind of input:
     ``expect="training image"`` (a point map: every output is a training image) or
     ``"input"`` (identity-like), against ``MATCH_CORR``; measured on ``name``'s fit."""
     key = {"training image": "median_corr_nearest_training_image", "input": "median_corr_input"}
     for kind, s in summary.items():
-        run.compare(f"{label or name}: median |corr(out, {expect})|, {kind}", s[key[expect]],
+        run.compare(f"{name}: median |corr(out, {expect})|, {kind}", s[key[expect]],
                     MATCH_CORR, kind="above", fits=[name],
                     note="[DS] shows pictures; the bound is ours")  # fmt: skip
 

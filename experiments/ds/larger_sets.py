@@ -103,7 +103,7 @@ def science(run: Run) -> dict:
         title=f"Table 1 ({table1['network']}, {table1['source']}); top-k for k = n/4, n/2, n, 2n",
     )  # fmt: skip
     paper = {"fig9_top10_abs_eigenvalues": PAPER_TOP10, "table1": PAPER_TABLE1}
-    return {"fig9": fig9, "table1": table1, "paper": paper}
+    return {"fig9": fig9, "table1": table1, "paper_values": paper}
 
 
 def _network(filters, channels, convs_after_up):

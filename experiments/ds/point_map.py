@@ -12,15 +12,16 @@ pair), with the training image and with the input.
     memjax run ds-point-map                   # ~1 min on a 2-core CPU
     memjax run ds-point-map --preset paper    # 32 test inputs of each kind
 
-Measured (quick, median |centred correlation|; 2000 steps, losses D 7.8e-3, ND 6.3e-5):
-ND reproduces the identity-like map: corr(output, input) 0.88 (Gaussian), 1.00 (squares),
-0.99 (CIFAR), and 0.12–0.94 already at 10 steps. D's outputs are decorrelated from Gaussian
-inputs at every snapshot (0.013–0.026), as in the paper, but the point map itself does not
-reproduce: corr(output, training image) is only 0.04–0.19 on Gaussian inputs and 0.20–0.34
-on CIFAR inputs, and D keeps large white squares (0.56), which survive stride 8. Its
+Measured (quick, 62 s; median |centred correlation|; 2000 steps, losses D 7.8e-3, ND 6.3e-5):
+ND reproduces the identity-like map: corr(output, input) 0.89 (Gaussian), 1.00 (squares),
+0.99 (CIFAR), and 0.04–0.91 already at 10 steps. D's outputs are decorrelated from Gaussian
+inputs at every snapshot (0.004–0.018), as in the paper, but the point map itself does not
+reproduce: corr(output, training image) is only 0.06–0.15 on Gaussian inputs and 0.17–0.35
+on CIFAR inputs, and D keeps large white squares (0.39–0.45), which survive stride 8. Its
 outputs are blocky low-pass images of the input: one conv after a ×8 nearest upsampling cannot
-place detail inside an 8×8 block. With ``convs_after_up=3`` (loss 3.0e-3 at 2000 steps)
-Gaussian outputs correlate 0.09 with the frog and 0.015 with the input: still no point map.
+place detail inside an 8×8 block. With ``model.convs_after_up=3`` (loss 3.0e-3 at 2000 steps)
+Gaussian outputs correlate 0.09 with the frog and 0.015 with the input (probe inputs of the
+earlier code): still no point map.
 """
 
 from __future__ import annotations
@@ -33,8 +34,6 @@ from memjax.data.sample import CIFAR10_CLASSES, load_sample
 from memjax.experiment import Experiment, Run
 from memjax.models import ConvAutoencoder, network_d_layers
 from memjax.train import TrainConfig
-
-TO_IMAGE, TO_INPUT = "median_abs_corr_output_training_image", "median_abs_corr_output_input"
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
@@ -68,36 +67,20 @@ def science(run: Run) -> dict:
     metrics = {"train_label": label}
     rows = []
     for name, downsample, expect in (("D", True, "training image"), ("ND", False, "input")):
-        measured = TO_IMAGE if downsample else TO_INPUT
         layers = network_d_layers(filters=config.model.filters, downsample=downsample,
                                   convs_after_up=config.model.convs_after_up)  # fmt: skip
         model = ConvAutoencoder(layers)
         _, history = run.train(f"network_{name}", model, train_image, key=run.keys["init"])
-        snapshots = {step: _correlations(model, p, train_image, tests)
+        snapshots = {step: probes.summarize(probes.match_all(model, p, train_image, tests), 1)
                      for step, p in history.snapshots.items()}  # fmt: skip
         metrics[name] = {"final_loss": float(history.final_loss), "snapshots": snapshots}
-        rows += [{"net": name, "step": step, "input": kind, "|corr(out, train)|": c[TO_IMAGE],
-                  "|corr(out, in)|": c[TO_INPUT]}
-                 for step, kinds in snapshots.items() for kind, c in kinds.items()]  # fmt: skip
+        rows += [{"step": step} | row for step, s in snapshots.items()
+                 for row in probes.summary_rows(name, s)]  # fmt: skip
         # [DS] Fig 2-3: D's outputs are the training image, ND's its input.
-        for kind, c in snapshots[max(snapshots)].items():
-            run.compare(f"{name}: median |corr(out, {expect})|, {kind}", c[measured],
-                        probes.MATCH_CORR, kind="above", fits=[f"network_{name}"],
-                        note="[DS] shows pictures; the bound is ours")  # fmt: skip
+        probes.compare_outputs(run, f"network_{name}", snapshots[max(snapshots)], expect)
         _plot(run, name, model, history.snapshots, train_image, tests)
     run.table(rows, title="median |centred correlation| of outputs, per snapshot")
     return metrics
-
-
-def _correlations(model, params, train_image, tests):
-    result = {}
-    for kind, inputs in tests.items():
-        match = probes.match_outputs(probes.apply_batch(model, params, inputs), inputs, train_image)
-        result[kind] = {
-            TO_IMAGE: match["median_corr_nearest"],
-            TO_INPUT: match["median_corr_input"],
-        }
-    return result
 
 
 def _plot(run, name, model, snapshots, train_image, tests):

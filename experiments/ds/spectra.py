@@ -25,8 +25,10 @@ at step 1000 and 1.359 at step 2000, with the top eigenvector orthogonal to the 
 is stored, but shifted, outside span(X). With two images: 24 of 24 above 0.5 from step 200.
 So the paper's rank ≈ k does not reproduce (as the prototype found with other decoder depths
 and optimizers); D comes closest early in training. ND_{4,4} is high rank (24 of 24 above 0.5
-at every snapshot, for k = 1 and 2), as stated; it does not fit its two images to 1e-2 in
-the quick preset's 2000 steps (loss 1.08e-2), so that comparison is reported as unfit.
+at every snapshot, for k = 1 and 2), as stated, but in the quick preset's 2000 steps it does
+not reach the fit threshold 1e-2 (losses 1.006e-2 and 1.08e-2), so those two comparisons are
+reported as unfit. The eigenvalues come from memjax's Krylov solver; ARPACK's (before
+2026-11-23) differ by up to 3e-4 relative (the complex pairs), the counts not at all.
 """
 
 from __future__ import annotations

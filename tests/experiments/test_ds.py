@@ -56,7 +56,7 @@ def test_ds_point_map_quick_downsampling_loses_the_input_and_nd_keeps_it(run_qui
     workdir, metrics = run_quick("ds-point-map", overrides)
     assert metrics["train_label"] == 6  # a frog, as in [DS] Fig 2
     d, nd = metrics["D"]["snapshots"]["100"], metrics["ND"]["snapshots"]["100"]
-    key_in, key_train = "median_abs_corr_output_input", "median_abs_corr_output_training_image"
+    key_in, key_train = "median_corr_input", "median_corr_nearest_training_image"
     assert d["gaussian"][key_in] < 0.1 < 0.4 < nd["gaussian"][key_in]
     assert nd["squares"][key_in] > 0.9 and nd["natural"][key_in] > 0.8
     # D leans towards the training image more on noise (squares and CIFAR inputs: within the
@@ -64,7 +64,7 @@ def test_ds_point_map_quick_downsampling_loses_the_input_and_nd_keeps_it(run_qui
     assert d["gaussian"][key_train] > 2 * nd["gaussian"][key_train]
     # 100 steps: D (loss 1.8e-2) has not fitted its image, so its numbers are not results
     assert metrics["fits"]["network_D"]["status"] == ["unfit"]
-    assert set(_status(metrics, "D:").values()) == {"unfit"}
+    assert set(_status(metrics, "network_D:").values()) == {"unfit"}
     assert metrics["fits"]["network_ND"]["status"] == ["fit"]
     assert {"outputs_network_D.png", "outputs_network_ND.png", "params_network_D.msgpack",
             "params_network_ND.msgpack"} <= _files(workdir)  # fmt: skip
