@@ -52,3 +52,19 @@ def test_inv_random_vgg(run_quick):
     assert rows["5,3"]["ours (mean)"] < rows["2,1"]["ours (mean)"]
     assert all(0.7 < r["ours/paper"] < 1.4 for r in rows.values())
     assert (workdir / "fig3a.png").is_file()
+
+
+def test_inv_learned_filters(run_quick):
+    workdir, metrics = run_quick(
+        "inv-learned-filters",
+        ["data.num_images=8", "train.max_steps=150", "train.fit_loss=0.05", "draws=50",
+         "random_seeds=2"],
+    )  # fmt: skip
+    rows = metrics["layers"]
+    for row in rows:  # the initialisation is as incoherent as Gaussian filters
+        assert 0.7 < row["at init"] / row["random (mean)"] < 1.4
+    square = [r for r in rows if r["M"] == r["K"] and r["M"] > 1]
+    assert square and all(abs(r["median ratio"] - 1) < 0.05 for r in square)
+    assert all(r["sampled δ̂"] < 1 for r in square)
+    assert max(r["learned/random"] for r in rows[1:]) > 1.2  # training adds coherence
+    assert (workdir / "coherence.png").is_file()
