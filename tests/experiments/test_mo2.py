@@ -72,3 +72,20 @@ def test_no_overfitting_construction_exact_and_trained_net_recovers_digits(run_q
     # starts within 300 steps, 5 of 10 digits reached, ρ < 1 at all 10, median 0.983).
     assert trained["attracting_share"] >= 0.9
     assert trained["captured"] >= 0.3 and trained["reached"] >= 3
+
+
+def test_recovery_rises_with_depth(run_quick):
+    workdir, metrics = run_quick(
+        "mo2-recovery",
+        ["model.widths=(128,)", "model.width_sweep_depth=1", "model.depth_sweep_width=128",
+         "model.depths=(1, 3)", "num_seeds=2", "data.num_starts=40", "steps=(1, 30, 300)",
+         "train.max_steps=1500", "train.learning_rate=0.0003"],
+    )  # fmt: skip
+    assert (workdir / "recovery.png").is_file()
+    archs = {(r["width"], r["depth"]): r for r in metrics["architectures"]}
+    shallow, deep = archs[(128, 1)], archs[(128, 3)]
+    assert max(shallow["final_loss"] + deep["final_loss"]) < 1e-5
+    # Starts that reach a digit stay on it, so P(t) does not fall; depth raises capture.
+    for r in (shallow, deep):
+        assert np.all(np.diff(r["probability_mean"]) >= -1e-9)
+    assert deep["captured_mean"][-1] > shallow["captured_mean"][-1]
