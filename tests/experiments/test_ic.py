@@ -57,3 +57,19 @@ def test_theory_closed_forms_match_trained_nets_and_table1(run_quick):
     assert nullities == {5: 0, 29: 57}
     assert metrics["theorem2"]["k5_identity_error"] < 1e-8
     assert all(v["ours"] == v["paper"] for v in metrics["table1"].values())
+
+
+def test_cnn_training_sgd_is_stable_only_on_the_pixel_mean_loss(run_quick):
+    workdir, metrics = run_quick("ic-cnn-training", [
+        "model.channels=8", "model.inits=('ic_default', 'kaiming_normal')",
+        "model.optimizers=('adam:0.001',)", "model.stability_depths=(3,)",
+        "model.stability_channels=8", "train.max_steps=300", "train_opt.max_steps=100",
+        "train_sgd.max_steps=40", "train.fit_loss=0.1", "train_opt.fit_loss=1.0",
+    ])  # fmt: skip
+    assert "predictions.png" in _files(workdir)
+    stability = metrics["sgd_stability"]
+    for init in ("ic_default", "pytorch", "xavier_normal"):
+        assert not stability[f"{init} mean depth 3"]["diverged"]
+        assert stability[f"{init} half_sum depth 3"]["diverged"]  # ½·sum loss: lr·λ too big
+    inits = metrics["inits"]["3"]
+    assert inits["ic_default"]["scores"]["corr_id"][0] > 0.5  # shallow: near the identity
