@@ -74,6 +74,13 @@ def test_scores_of_the_two_reference_maps(mnist):
         ic.identity_scores(np.full_like(x, np.nan), x, x_hat)
 
 
+def test_laplacian_energy_ratio_is_one_for_the_identity_and_small_for_blur():
+    images = np.random.default_rng(0).normal(size=(3, 1, 12, 12))
+    np.testing.assert_allclose(ic.laplacian_energy_ratio(images, images), 1.0)
+    blurred = (images + np.roll(images, 1, -1) + np.roll(images, 1, -2)) / 3
+    assert np.all(ic.laplacian_energy_ratio(blurred, images) < 0.7)
+
+
 def test_patterns_at_any_size_and_resize():
     for size in (7, 28):
         images = ic.patterns(jax.random.PRNGKey(0), size, channels=3)

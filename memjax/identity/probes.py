@@ -121,6 +121,24 @@ def identity_scores(outputs, inputs, x_hat, centred: bool = True) -> IdentitySco
     )
 
 
+def laplacian_energy_ratio(outputs, inputs) -> np.ndarray:
+    """``‖∇²f(x)‖ / ‖∇²x‖`` per image: how much fine detail survives (< 1: blurred).
+
+    [IC] Figs 9, 25–26 show predictions blurring as the filter grows, and say correlation
+    measures blur poorly; this is a blur measure. ∇² is the 5-point Laplacian on the interior
+    pixels of each channel.
+    """
+
+    def laplacian(images):
+        images = np.asarray(images, np.float64)
+        core = images[..., 1:-1, 1:-1]
+        return (images[..., :-2, 1:-1] + images[..., 2:, 1:-1] + images[..., 1:-1, :-2]
+                + images[..., 1:-1, 2:] - 4 * core)  # fmt: skip
+
+    out, inp = _rows(laplacian(outputs)), _rows(laplacian(inputs))
+    return np.linalg.norm(out, axis=1) / np.linalg.norm(inp, axis=1)
+
+
 def rho_sweep(
     model, params, x_hat, key, rhos: Sequence[float], n_per_rho: int, centred: bool = True
 ) -> IdentityScores:

@@ -73,3 +73,15 @@ def test_cnn_training_sgd_is_stable_only_on_the_pixel_mean_loss(run_quick):
         assert stability[f"{init} half_sum depth 3"]["diverged"]  # ½·sum loss: lr·λ too big
     inits = metrics["inits"]["3"]
     assert inits["ic_default"]["scores"]["corr_id"][0] > 0.5  # shallow: near the identity
+
+
+def test_cnn_shape_larger_filters_blur_and_lean_to_the_constant(run_quick):
+    workdir, metrics = run_quick("ic-cnn-shape", [
+        "model.size_depths=()", "model.kernels=(5, 13)", "model.channels=(3, 8)",
+        "model.three_channel_depths=()", "train.max_steps=200", "train.fit_loss=0.1",
+    ])  # fmt: skip
+    assert "predictions.png" in _files(workdir)
+    small, large = metrics["kernel"]["kernel_5"], metrics["kernel"]["kernel_13"]
+    assert large["blur"] < small["blur"]  # Fig 9: predictions blur as K grows
+    assert large["scores"]["corr_const"][0] > small["scores"]["corr_const"][0] + 0.1
+    assert metrics["channels"]["channels_3"]["final_loss"] < 0.1  # few channels still fit
