@@ -1,6 +1,7 @@
 """Checkpoints of memjax.train: same result with and without, resume after SIGKILL, bad files."""
 
 import dataclasses
+import functools
 import signal
 import subprocess
 import sys
@@ -23,12 +24,19 @@ MLP = MLPAutoencoder(hidden=(8,), activation="tanh")
 CONFIG = TrainConfig("gd", 0.1, max_steps=230, snapshot_steps=(0, 120, 230), progress=False)
 
 
+# Bitwise on the CPU; an accelerator may pick other kernels in another process (autotuning).
+if jax.default_backend() == "cpu":
+    _assert_same = np.testing.assert_array_equal
+else:
+    _assert_same = functools.partial(np.testing.assert_allclose, rtol=1e-6, atol=1e-9)
+
+
 def _assert_same_run(a, b):
     (params_a, history_a), (params_b, history_b) = a, b
-    jax.tree.map(np.testing.assert_array_equal, params_a, params_b)
-    jax.tree.map(np.testing.assert_array_equal, history_a.snapshots, history_b.snapshots)
-    np.testing.assert_array_equal(history_a.losses, history_b.losses)
-    np.testing.assert_array_equal(history_a.final_loss, history_b.final_loss)
+    jax.tree.map(_assert_same, params_a, params_b)
+    jax.tree.map(_assert_same, history_a.snapshots, history_b.snapshots)
+    _assert_same(history_a.losses, history_b.losses)
+    _assert_same(history_a.final_loss, history_b.final_loss)
     np.testing.assert_array_equal(history_a.steps, history_b.steps)
     assert history_a.stop_reason == history_b.stop_reason
 
@@ -153,7 +161,7 @@ def test_a_run_killed_mid_training_resumes_to_the_uninterrupted_result(tmp_path)
     for name in plain:
         if not name.endswith("passes"):
             resumed = name.replace("plain", "resumed")
-            np.testing.assert_array_equal(results[name], results[resumed], err_msg=name)
+            _assert_same(results[name], results[resumed], err_msg=name)
     assert results["plain losses"].shape == (150,)
     # Forward passes of the two pieces beyond the uninterrupted run's: the steps from the
     # checkpoint (80) to the kill (the 97th pass, step 96), at most `every`.
