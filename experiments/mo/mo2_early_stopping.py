@@ -14,6 +14,14 @@ Setup as ``mo2-mnist`` (a): 10 digits (one per class), FC 784-512-512-512-784 wi
 Adam 1e-4; 100 held-out digits as starts. The paper's Fig 6 is a picture of conv outputs;
 the bound compared (≥ 80% of starts on some ``z_i`` at every snapshot) is the claims file's
 share for the nonlinear case (MO2-F6).
+
+Measured (quick): at step 100 (loss 6.7e-3) the ten digits iterate to blurred blends far
+from themselves (median ‖z_i − x_i‖/‖x_i‖ 0.48) that merge into a few distinct attractors,
+and 97% of held-out digits end on one of them; by step 300 (loss 3e-9) each digit is its own
+attractor (distance 2e-4, ρ ≤ 0.987) and 100% of held-out digits end on one; at step 1000
+the same (99% on a training digit itself). So the attractors are there from early in
+training, first as blends, as [MO2] Fig 6 shows for conv nets. One step-100 rendering had
+ρ = 1.02 (it had not settled within T = 300: 2 of 10 renderings met the stop rule).
 """
 
 from __future__ import annotations
@@ -36,7 +44,7 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     config.seed = 0
     config.data = ml_collections.ConfigDict({"per_class": 1, "num_heldout": 100})
     config.model = ml_collections.ConfigDict({"hidden": (512, 512, 512)})
-    config.snapshots = (100, 300, 1000) if quick else (100, 300, 1000, 3000)
+    config.snapshots = (100, 300, 1000) if quick else (30, 100, 300, 1000, 3000)
     config.num_steps = 300 if quick else 1000
     config.tol = 1e-2 if quick else 1e-3
     config.krylov_dim = 32
@@ -96,11 +104,17 @@ def _snapshot(run, model, params, step, train, heldout, renders):
     on_render = dynamics.classify(model.apply, orbit, render, params=params, tol=config.tol)
     on_digit = dynamics.classify(model.apply, orbit, train, params=params, tol=config.tol)
     _, render_distance = dynamics.nearest_training(render, train)
+    # Early renderings merge: count the distinct ones (each farther than τ from all before).
+    distinct = sum(
+        i == 0 or dynamics.nearest_training(render[i : i + 1], render[:i])[1][0] > config.tol
+        for i in range(len(render))
+    )
     return {
         "step": step,
         "loss": float(mse(model.apply, params, train)),
         "render_distance_median": float(np.median(render_distance)),
         "renders_fixed": int(np.sum(to_render.converged)),
+        "distinct_renders": int(distinct),
         "radius_median": float(np.median(points.radius)),
         "radius_max": float(points.radius.max()),
         "captured": dynamics.limit_summary(on_render, len(train))["captured"],

@@ -89,3 +89,34 @@ def test_recovery_rises_with_depth(run_quick):
     for r in (shallow, deep):
         assert np.all(np.diff(r["probability_mean"]) >= -1e-9)
     assert deep["captured_mean"][-1] > shallow["captured_mean"][-1]
+
+
+def test_mnist_trajectories_end_on_training_digits(run_quick):
+    workdir, metrics = run_quick(
+        "mo2-mnist",
+        ["model.iterated=(256, 256)", "model.superattracting=(256, 256)",
+         "train.max_steps=800", "train.learning_rate=0.0003", "data.num_heldout=20",
+         "data.num_noise=10", "data.num_fashion=5", "num_steps=300", "krylov_dim=16"],
+    )  # fmt: skip
+    assert (workdir / "trajectories.png").is_file() and (workdir / "one_step.png").is_file()
+    iterated = metrics["iterated"]
+    # Fig 3a: the training digits attract and most starts of every kind end on one.
+    assert iterated["radius"]["max"] < 1.0
+    assert iterated["captured_mean"] > 0.5
+    # Fig 3b (not reproduced on CPU-sized nets): one step is far from superattraction.
+    assert metrics["one_step"]["radius"]["median"] > 0.5
+
+
+def test_early_stopping_attractors_before_the_fit(run_quick):
+    workdir, metrics = run_quick(
+        "mo2-early-stopping",
+        ["model.hidden=(256, 256)", "snapshots=(100, 600)", "data.num_heldout=20",
+         "num_steps=200", "krylov_dim=16"],
+    )  # fmt: skip
+    assert (workdir / "renderings.png").is_file()
+    early, late = metrics["snapshots"]
+    # Early on the renderings are blends far from the digits, yet held-out digits end on them.
+    assert early["loss"] > 10 * late["loss"]
+    assert early["render_distance_median"] > 10 * late["render_distance_median"]
+    assert early["distinct_renders"] <= late["distinct_renders"]
+    assert early["captured"] > 0.5 and late["captured"] > 0.5
