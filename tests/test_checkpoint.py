@@ -59,8 +59,10 @@ def test_a_checkpointed_run_equals_an_uninterrupted_one_bitwise(seeds, tmp_path)
     _assert_same_run(plain, run(checkpoint=checkpoint))
     assert checkpoint.path.exists()
     assert [p.name for p in checkpoint.path.parent.iterdir()] == ["run.msgpack"]  # no temp file
-    # A finished run's file gives its result back without training.
+    # A finished run's file gives its result back without training (nor writing).
+    written = checkpoint.path.stat().st_mtime_ns
     _assert_same_run(plain, run(checkpoint=checkpoint))
+    assert checkpoint.path.stat().st_mtime_ns == written
     history = plain[1]
     assert history.losses.shape[-1] == 230
     assert np.all(history.final_loss < 0.2 * history.losses[..., 0])  # it trained
