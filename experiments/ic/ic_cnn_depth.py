@@ -12,9 +12,13 @@ Figs 6–7, 20–21 (trained at 28 × 28, tested on patterns of other sizes).
     memjax run ic-cnn-depth --preset paper    # 128 channels, Table 1 depths, 2M SGD steps
 
 Quick preset (the project's Q-CNN): zero biases, U(±1/√fan_in) kernels, Adam 3e-4 for 1,500
-steps (pixel-mean loss); ~1 min of CPU time (3–6 min wall on the shared, loaded 2-core CPU).
-Measured: corr_id(ρ=0) 0.93 / 0.29 / 0.08 at depths 3 / 8 / 16 (FINDINGS.md: 0.90 / 0.31 /
-0.09): depth removes the identity, but no depth reaches the constant map under this optimiser.
+steps (pixel-mean loss); 22 min wall on the shared 2-core CPU at load ≈ 20 (mostly waiting).
+Measured: corr_id(ρ=0) 0.94 / 0.25 / 0.14 at depths 3 / 8 / 16 (FINDINGS.md: 0.90 / 0.31 /
+0.09), corr_const(ρ=0.5) 0.67 / 0.92 / 0.90: depth removes the identity (edge-detector-like
+outputs, as Fig 3's middle rows) but no depth reaches the constant map under this optimiser.
+Fig 5: trained curves rise and recover (depth 16: 0.30 at the input, 0.57 at layer 14, 0.36
+at the output); the untrained depth-16 net's error plateaus at 0.60–0.68 and reaches 0.88
+only at its output — not the ≥ 0.85 from layer 10 of the claims file (not reproduced here).
 Paper preset: App A's SGD 0.01/0.9 with ×0.2 at 30/60/80 % of 2,000,000 steps, the literal
 "default" init N(0, 1/(fan_in·fan_out)) (with it SGD 0.01/0.9 is stable at every depth tried;
 U(±1/√fan_in) sits at the edge of stability at depth 8), 128 channels, depths 1–24 of Table 1:
