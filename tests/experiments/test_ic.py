@@ -85,3 +85,18 @@ def test_cnn_shape_larger_filters_blur_and_lean_to_the_constant(run_quick):
     assert large["blur"] < small["blur"]  # Fig 9: predictions blur as K grows
     assert large["scores"]["corr_const"][0] > small["scores"]["corr_const"][0] + 0.1
     assert metrics["channels"]["channels_3"]["final_loss"] < 0.1  # few channels still fit
+
+
+def test_training_data_shallow_cnn_follows_its_input_deep_fcn_mixes_the_digits(run_quick):
+    workdir, metrics = run_quick("ic-training-data", [
+        "model.channels=8", "model.seed_depths=(3,)", "model.digit_indices=(0,)",
+        "model.multi_counts=(2,)", "model.fcn_width=128", "model.cifar_fcn_hidden=(0,)",
+        "train.max_steps=200", "train_fcn.max_steps=200", "train.fit_loss=0.1",
+        "train_fcn.fit_loss=0.1",
+    ])  # fmt: skip
+    assert "predictions.png" in _files(workdir)
+    several = metrics["several_images"]
+    assert several["k2_relu_H9"]["median"] > several["k2_cnn_depth_3"]["median"] + 0.5
+    assert min(metrics["seeds_and_digits"]["digit_0_depth_3"]) > 0.3
+    h0 = metrics["cifar"]["cifar12_relu_H0"]
+    assert abs(h0["corr_id"]) < 0.1 and abs(h0["corr_const"]) < 0.1  # Thm 1 on CIFAR
