@@ -68,3 +68,16 @@ def test_inv_learned_filters(run_quick):
     assert all(r["sampled δ̂"] < 1 for r in square)
     assert max(r["learned/random"] for r in rows[1:]) > 1.2  # training adds coherence
     assert (workdir / "coherence.png").is_file()
+
+
+def test_inv_table1(run_quick, shared_data):
+    _, metrics = run_quick(
+        "inv-table1",
+        [f"data.mnist_dir='{shared_data / 'mnist'}'", "data.num_train=2000",
+         "data.num_test=500", "depths=(1, 2)", "channels=(32,)"],
+    )  # fmt: skip
+    assert metrics["source"] == "MNIST test set"
+    pixels = 100 * metrics["pixels_accuracy"]
+    assert 80 < pixels < 92  # a linear classifier on raw pixels
+    for depth in ("1", "2"):  # frozen random conv features beat the pixels clearly
+        assert metrics["best"][depth] > pixels + 3
