@@ -9,8 +9,15 @@ Gaussian filters of the same size (mean over seeds); and, for the square (K = M)
 Fig 3(a) ratio with the learned filters normalised (codes 15 × 15 per filter, ≤ 1 nonzero per
 2×2 region, 23.9% density, as ``inv-random-vgg``).
 
-    memjax run inv-learned-filters                  # quick: 32 digits, 400 Adam steps
+    memjax run inv-learned-filters                  # quick: 32 digits, 400 Adam steps, ~75 s CPU
     memjax run inv-learned-filters --preset paper   # the 200 shipped digits, 3,000 steps
+
+Measured (quick, seed 0; fitted to MSE ≤ 5e-3): coherence learned / at init / Gaussian mean:
+conv0 (1→32, 9-dim filters) 0.82 / 0.83 / 0.87; conv1 (32→32) 0.38 / 0.18 / 0.19 (2.1×);
+conv2 (32→64) 0.24 / 0.20 / 0.21 (1.1×); conv3 (64→64) 0.27 / 0.17 / 0.14 (1.8×). Training
+raises coherence, less than VGG's 4.2–7.4×, and the model-RIP ratio survives it: with the
+learned conv1 / conv3 filters ‖Wᵀz‖/‖z‖ has median 0.996 / 0.999, p5–p95 0.978–1.016 /
+0.989–1.011, sampled δ̂ 0.061 / 0.041 (the paper: VGG's filters "slightly wider" than random).
 
 This stand-in says nothing about VGG's values: only whether learned filters are more coherent
 than random ones and whether the model-RIP ratio survives that, as the paper claims.

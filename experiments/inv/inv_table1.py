@@ -7,8 +7,12 @@ learned filters). Here: MNIST's test set split by a fixed seed (quick 4,000 / 1,
 seeds), a ridge classifier on one-hot targets whose λ is picked on a held-out fifth of the
 training split, against the same classifier on raw pixels.
 
-    memjax run inv-table1                  # quick: 5×5 filters, 64 channels, one seed
+    memjax run inv-table1                  # quick: 5×5 filters, 64 channels, one seed, ~70 s CPU
     memjax run inv-table1 --preset paper   # the grid, 3 seeds (the best cell per depth)
+
+Measured (quick, seed 0, MNIST test set 4,000 / 1,000): random filters 96.2 / 98.1 / 96.2% at
+1 / 2 / 3 layers against 87.7% on raw pixels (claims-file prototype, numpy, 8,000 / 2,000:
+97.1 / 97.5 / 95.5% and 86.3%). Paper (CIFAR-10): 66.5 / 74.6 / 74.8%.
 
 Choices the paper leaves open: BN uses the training split's per-channel mean and variance and
 no learned scale or shift (a frozen network; footnote 5's trainable affine is absorbed by the
