@@ -200,8 +200,11 @@ def iterate(
     All starts advance together, vmapped in one jitted program; a start stops once it has
     converged (``‖f(x) − x‖ ≤ stop_tol·‖x‖``: it sits on a fixed point, and further iterations
     would not move it) or diverged (a non-finite iterate, or one of norm above ``max_norm``),
-    and the loop ends when no start is active or after ``num_steps`` iterations. Memory: the
-    starts, one batched forward pass, and ``R·S·d`` for the snapshots.
+    and the loop ends when no start is active or after ``num_steps`` iterations. The batch
+    keeps its shape, so every iteration costs ``S`` forward passes until the last start stops.
+    Memory: the starts, one batched forward pass, and ``R·S·d`` for the snapshots. The
+    convergence test is relative: an orbit falling into the origin counts as converged only
+    once it underflows (the relative step of ``x ↦ cx`` is ``1 − c`` at any scale).
 
     Args:
       apply: the map on one example, ``apply(x)``, or ``apply(params, x)`` when ``params`` is
