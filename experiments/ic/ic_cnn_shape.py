@@ -3,8 +3,8 @@
 Reproduces [IC] Fig 8 (the same '7' resized: smaller training images pull harder toward the
 constant map at a given depth), Figs 9, 25–26 (5-layer CNNs with filters from 5 × 5 up:
 predictions blur as K grows, and filters covering the image lean to the constant map) and
-Figs 10, 27–28 (channel count: few channels fit the '7' yet lose the identity; 3-channel
-nets deeper than 8 layers do not converge).
+Figs 10, 27–30 (channel count: few channels fit the '7' yet lose the identity; 3-channel
+nets deeper than 8 layers do not converge; at init, 128 channels give smoother layers than 3).
 
     memjax run ic-cnn-shape                   # quick: Adam 3e-4; ~1–2 min CPU time
     memjax run ic-cnn-shape --preset paper    # 128 ch, K 5…57, 3…1024 channels, 2M SGD steps
@@ -48,6 +48,7 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
         "channels": (3, 32, 128, 1024) if paper else (3, 32),
         "deep_channels": (128, 1024) if paper else (),  # Fig 10b: 20-layer nets
         "three_channel_depths": (5, 6, 7, 8, 9, 12) if paper else (5, 12),
+        "init_seeds": 5,
     })  # fmt: skip
     config.data = ml_collections.ConfigDict({
         "train_index": 0, "rhos": (0.0, 0.25, 0.5, 0.75, 1.0),
@@ -103,16 +104,43 @@ def science(run: Run) -> dict:
             for c in m.deep_channels}  # fmt: skip
     three = {f"channels_3_depth_{d}": train(f"channels_3_depth_{d}", d, 3, 5, x_hat)
              for d in m.three_channel_depths}  # fmt: skip
+    smoothness = _init_smoothness(run, x_hat)
     plotting.image_grid(rows, labels, run.figure("predictions"), ["train '7'", *inputs],
                         title="Figs 8–10, 25–28: training size, filter size, channels")  # fmt: skip
     results = {"training_size": sizes, "kernel": kernels, "channels": channels,
                "deep_channels": deep, "three_channels": three}  # fmt: skip
     _compare(run, results)
+    results["init_layer4_total_variation"] = smoothness
     run.table([{"net": n, "loss": r["final_loss"], "corr_id(ρ=0)": r["scores"]["corr_id"][0],
                 "corr_const(ρ=0)": r["scores"]["corr_const"][0], "mean corr_id": r["mean_corr_id"],
                 "mean corr_const": r["mean_corr_const"], "blur": r["blur"]}
                for group in results.values() for n, r in group.items()])  # fmt: skip
     return results
+
+
+def _total_variation(image):
+    image = image / np.linalg.norm(image)
+    return float(np.abs(np.diff(image, axis=0)).sum() + np.abs(np.diff(image, axis=1)).sum())
+
+
+def _init_smoothness(run, x_hat):
+    """Figs 29–30: at init, the layer-4 top-singular image of a 5-layer net is smoother with
+    128 channels than with 3 (total variation of the unit-norm image, mean over seeds)."""
+    m = run.config.model
+    result = {}
+    for channels in (3, 128):
+        model = ic.ic_cnn(5, channels, 5, kernel_init=m.kernel_init, use_bias=m.use_bias)
+        values = []
+        for seed in range(m.init_seeds):
+            key = jax.random.fold_in(jax.random.fold_in(run.keys["init"], 10_000 + channels), seed)
+            params = ic.init_params(key, model, x_hat[0])
+            layer4 = ic.batched_layer_activations(model, params, x_hat)[3][0]
+            values.append(_total_variation(ic.top_singular_image(layer4, x_hat[0, 0])))
+        result[channels] = float(np.mean(values))
+    run.compare("init: TV of the layer-4 singular image, 128 − 3 channels",
+                result[128] - result[3], 0.0, kind="below",
+                note="IC-F29/30: more channels are smoother at init")  # fmt: skip
+    return result
 
 
 def _compare(run, results):

@@ -78,13 +78,16 @@ def test_cnn_training_sgd_is_stable_only_on_the_pixel_mean_loss(run_quick):
 def test_cnn_shape_larger_filters_blur_and_lean_to_the_constant(run_quick):
     workdir, metrics = run_quick("ic-cnn-shape", [
         "model.size_depths=()", "model.kernels=(5, 13)", "model.channels=(3, 8)",
-        "model.three_channel_depths=()", "train.max_steps=200", "train.fit_loss=0.1",
+        "model.three_channel_depths=()", "model.init_seeds=2", "train.max_steps=200",
+        "train.fit_loss=0.1",
     ])  # fmt: skip
     assert "predictions.png" in _files(workdir)
     small, large = metrics["kernel"]["kernel_5"], metrics["kernel"]["kernel_13"]
     assert large["blur"] < small["blur"]  # Fig 9: predictions blur as K grows
     assert large["scores"]["corr_const"][0] > small["scores"]["corr_const"][0] + 0.1
     assert metrics["channels"]["channels_3"]["final_loss"] < 0.1  # few channels still fit
+    smoothness = metrics["init_layer4_total_variation"]
+    assert smoothness["128"] < smoothness["3"] / 2  # Figs 29-30: 128 channels smoother at init
 
 
 def test_training_data_shallow_cnn_follows_its_input_deep_fcn_mixes_the_digits(run_quick):
