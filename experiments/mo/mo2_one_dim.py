@@ -6,14 +6,14 @@ Adam, 8 seeds vmapped. At each point [MO2] Thm 2's test is the slope: ``|f′(x_
 attracts. Starts on [−1.5, 1.5] are iterated (``memjax.dynamics``) and counted when they end
 on one of the two points.
 
-    memjax run mo2-one-dim                  # quick: widths 16, 64, 256, 8 seeds, ~35 s CPU
+    memjax run mo2-one-dim                  # quick: widths 16, 64, 256, 8 seeds, 37 s CPU
     memjax run mo2-one-dim --preset paper   # widths 16 … 1024, 1000 starts, T = 10⁴
 
 Measured (quick, 8 seeds; claims-file criteria in brackets): small init, w = 256, max |f′(x_i)|
 < 1 on 8/8 seeds (≥ 7/8) and 100% of starts end on a point (≥ 80%); large init, w = 256: mean
 max slope 2.08 vs 0.70, ≥ 1 on 7/8 seeds (≥ 2/8). Not reproduced: "bigger nets contract
-faster" — the mean max slope *rises* with width, 0.43 / 0.54 / 0.70 at w = 16 / 64 / 256
-(w = 16: 7/8 seeds fitted, one died at a constant), and the median number of iterations to
+faster" — the mean max slope *rises* with width, 0.49 / 0.54 / 0.70 at w = 16 / 64 / 256
+(fitted seeds; at w = 16 one of 8 died at a constant), and the median number of iterations to
 converge rises with it (15, 18, 30). With PyTorch's default × 0.1 the nets stay closer to
 the identity between and around the points as they widen (the slope-1 line is the
 zero-contraction limit), which is the opposite of [MO2]'s picture.

@@ -7,7 +7,7 @@ iterated ``num_steps`` times (``memjax.dynamics``): which training point each st
 into (basins), the share of starts captured, how many points are reached, and [MO2] Thm 2's
 test at every training point (spectral radius of the Jacobian, dense since d = 2).
 
-    memjax run mo2-swiss-roll                  # quick: widths 64, 256, 1 seed, ~1.5 min CPU
+    memjax run mo2-swiss-roll                  # quick: widths 64, 256, 1 seed, 30 s CPU
     memjax run mo2-swiss-roll --preset paper   # widths 64, 256, 1024, 3 seeds, 32×32 grid
 
 The paper gives no architecture, sample size, roll dimension, training or iteration count,
@@ -30,6 +30,8 @@ prototype's numbers in brackets): Adam 1e-3, 5000 steps: width 64 captured 52% o
 not fit (8e-6). In no run did every training point attract: ρ spreads over about 0.85–1.15
 at every width, so the contraction [MO2] Fig 2 shows is not what these nets learn — the
 "stronger contraction with width" of the prototype is within the seed-to-seed spread here.
+The quick preset (Adam 1e-4, 24×24 grid; 30 s of CPU): width 64 captured 72%, 12/20 reached,
+median ρ 0.999, 12/20 attract; width 256: 66%, 12/20, 0.998, 12/20 (max ρ 1.18 and 1.11).
 """
 
 from __future__ import annotations
