@@ -103,3 +103,22 @@ def test_training_data_shallow_cnn_follows_its_input_deep_fcn_mixes_the_digits(r
     assert min(metrics["seeds_and_digits"]["digit_0_depth_3"]) > 0.3
     h0 = metrics["cifar"]["cifar12_relu_H0"]
     assert abs(h0["corr_id"]) < 0.1 and abs(h0["corr_const"]) < 0.1  # Thm 1 on CIFAR
+
+
+def test_paper_presets_resolve_to_app_a():
+    """IC-A: the paper presets hold App A's settings (checked without training)."""
+    from memjax import experiment
+    from memjax import identity as ic
+
+    fcn = experiment.prepare_config("ic-fcn-depth", "paper")
+    cnn = experiment.prepare_config("ic-cnn-depth", "paper")
+    for config in (fcn, cnn):
+        assert config.lr_decay and config.train.optimizer == "momentum"  # SGD, momentum 0.9
+        assert config.train.learning_rate == 0.01 and config.train.max_steps == 2_000_000
+    assert ic.stage_boundaries(2_000_000) == (600_000, 1_200_000, 1_600_000)
+    assert fcn.model.width == 2048 and fcn.model.kernel_init == "ic_default"
+    assert (cnn.model.channels, cnn.model.kernel) == (128, 5)
+    assert cnn.model.depths == (1, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19, 20, 24)
+    assert (ic.MNIST_MEAN, ic.MNIST_STD) == (0.1307, 0.3081)
+    for name in ("ic-cnn-training", "ic-cnn-shape", "ic-training-data", "ic-theory"):
+        experiment.prepare_config(name, "paper")  # every paper preset is a valid config
