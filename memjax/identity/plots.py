@@ -6,10 +6,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import matplotlib.pyplot as plt
-import numpy as np
+import matplotlib
 
-from memjax.plotting import save
+matplotlib.use("Agg")  # as memjax.plotting: files only, no display
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+from memjax.plotting import save  # noqa: E402
 
 
 def score_heatmaps(
