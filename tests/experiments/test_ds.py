@@ -107,8 +107,10 @@ def test_ds_nonlinear_quick_nlnd_follows_the_input_and_nld_does_not(run_quick):
     fig8 = metrics["fig8_training_set"]
     assert fig8["n_training"] == 4
     assert all(sum(fig8[k]["nearest_counts"]) == 4 for k in ("gaussian", "squares", "natural"))
-    # NLD outputs no training image (no point map), as measured: not reproduced
-    assert set(_status(metrics, "NLD_training_set").values()) == {"not reproduced"}
+    # NLD outputs no training image (no point map): never counted as reproduced (300 steps
+    # may also leave it above the fit threshold)
+    fig8_status = list(_status(metrics, "NLD_training_set").values())
+    assert len(fig8_status) == 3 and set(fig8_status) <= {"not reproduced", "unfit"}
     assert {"fig7_NLD.png", "fig7_NLND.png", "fig8_NLD_outputs.png", "fig8_nearest_counts.png",
             "params_NLD_training_set.msgpack"} <= _files(workdir)  # fmt: skip
 
