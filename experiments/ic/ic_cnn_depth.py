@@ -20,8 +20,8 @@ Fig 5: trained curves rise and recover (depth 16: 0.30 at the input, 0.57 at lay
 at the output); the untrained depth-16 net's error plateaus at 0.60–0.68 and reaches 0.88
 only at its output — not the ≥ 0.85 from layer 10 of the claims file (not reproduced here).
 Paper preset: App A's SGD 0.01/0.9 with ×0.2 at 30/60/80 % of 2,000,000 steps, the literal
-"default" init N(0, 1/(fan_in·fan_out)) (with it SGD 0.01/0.9 is stable at every depth tried;
-U(±1/√fan_in) sits at the edge of stability at depth 8), 128 channels, depths 1–24 of Table 1:
+"default" init N(0, 1/(fan_in·fan_out)) (SGD 0.01/0.9 on the pixel-mean loss is stable with
+it; see ic-cnn-training), 128 channels, depths 1–24 of Table 1:
 ≈ 6.7e17 FLOP, ≈ 4 GPU-hours at 50 TFLOP/s — not run here.
 
 Left open by the paper, chosen here: the training '7' is MNIST test image 0; test inputs at ρ

@@ -12,13 +12,14 @@ vmapped over inits and learning rates.
     memjax run ic-cnn-training                   # quick: 16 channels, ~1–2 min CPU time
     memjax run ic-cnn-training --preset paper    # 128 channels, inits at depths 5 and 20
 
-Measured in this project (32 channels, 1,000 steps, the SGD study at full size): with the
-mean loss, SGD 0.01/0.9 trains the literal default init at depth 3 (loss 0.005) and at depth
-8 without diverging but barely moving (0.72 → 0.59); U(±1/√fan_in) trains depth 3 (1e-4)
-and depth 8 (4.7e-4, corr_id(ρ=0) 0.26) but diverged at step 4 in another run of the same
-config — it sits at the edge of stability; Xavier normal trains depth 8 (1.7e-4). The summed
-loss diverges within 3 steps even with the literal default at depth 3. So the paper's SGD is
-the pixel-mean loss, and its 2M-step budget fits the literal default's slow start.
+Measured in this project (32 channels, zero biases, 1,000 steps, one seed): with the mean
+loss SGD 0.01/0.9 trains the literal default init at depth 3 (loss 0.005, corr_id(ρ=0) 0.63)
+and runs stably at depth 8 but barely moves (0.721 → 0.589); U(±1/√fan_in) trains depth 3
+(1.2e-4, corr_id 0.90) and depth 8 (4.7e-4, corr_id 0.26) — it did not diverge, unlike the
+claims file's prototype (inf by step 200); Xavier normal trains depth 8 (1.7e-4, corr_id
+0.33). The ½·sum loss diverges within 3 steps even with the literal default at depth 3 (lr·λ
+far above 2(1 + μ)). So the paper's SGD only works on the pixel-mean loss, and the literal
+default's slow start fits its 2M-step budget.
 
 Left open by the paper: the depths of Figs 31–32 (quick: 3 and 5), SGD's momentum in Fig 32
 (0.9, as App A), the orthogonal init's conv reshaping ((K²·C_in, C_out) matricisation).
