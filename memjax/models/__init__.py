@@ -14,6 +14,7 @@ from memjax.models.conv import ACTIVATIONS, Conv, ConvAutoencoder, Upsample, out
 from memjax.models.deep import DeepConvStack
 from memjax.models.fc import MLPAutoencoder, ResidualMLP, SingleLayerFC
 from memjax.models.initializers import INITIALIZERS, get_initializer
+from memjax.models.two_layer import RandomFeatureAutoencoder, contractive_interpolant, fit_readout
 from memjax.models.unet import UNet
 
 __all__ = [
@@ -23,13 +24,16 @@ __all__ = [
     "Conv",
     "ConvAutoencoder",
     "DeepConvStack",
+    "RandomFeatureAutoencoder",
     "ResidualMLP",
     "SingleLayerFC",
     "UNet",
     "Upsample",
+    "contractive_interpolant",
     "d1_layers",
     "d2_layers",
     "downsampling_layers",
+    "fit_readout",
     "get_initializer",
     "network_d_layers",
     "network_ds",
