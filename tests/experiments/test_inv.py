@@ -58,7 +58,7 @@ def test_inv_learned_filters(run_quick):
     workdir, metrics = run_quick(
         "inv-learned-filters",
         ["data.num_images=8", "train.max_steps=150", "train.fit_loss=0.05", "draws=50",
-         "random_seeds=2"],
+         "random_seeds=2", "alg2.images=1", "alg2.iterations=30"],
     )  # fmt: skip
     rows = metrics["layers"]
     for row in rows:  # the initialisation is as incoherent as Gaussian filters
@@ -67,6 +67,8 @@ def test_inv_learned_filters(run_quick):
     assert square and all(abs(r["median ratio"] - 1) < 0.05 for r in square)
     assert all(r["sampled δ̂"] < 1 for r in square)
     assert max(r["learned/random"] for r in rows[1:]) > 1.2  # training adds coherence
+    for codes in metrics["alg2"].values():  # Alg. 2: ≤ 1 nonzero per 2×2 region, some fit
+        assert 0 < codes["density"] <= 0.25 and codes["fit"] < 1
     assert (workdir / "coherence.png").is_file()
 
 
