@@ -18,7 +18,12 @@ digit attracts (ρ median 0.983, max 0.988). (b) does not: after one step of the
 (trained to loss < 1e-7) no output is within 0.05 of a training digit (median relative
 distance 0.66 for held-out digits, 0.68 for noise, 0.92 for Fashion-MNIST); noise comes out
 as one blurred superposition of digits, and ρ at the digits is 0.985 (median), not ≈ 0.
-These FC nets contract, slowly: tens to hundreds of iterations, not one.
+These FC nets contract, slowly: tens to hundreds of iterations, not one. Probes for a
+stronger contraction (784-512³-784 unless stated, 10 digits, 50 held-out digits; median ρ at
+the digits / median one-step distance): kernels × 0.3 0.985 / 0.60, × 0.1 1.011 / 0.61,
+Adam 1e-3 0.990 / 0.94, 6000 steps without the loss stop 0.979 / 0.65, depth 6 0.970 / 0.61;
+no held-out digit came within 0.05 of a training digit in one step in any of them. Depth and
+longer training strengthen the contraction a little; none approaches ρ ≈ 0.
 
 The paper states neither n, the nets, the training nor T; the claims file's reading (MO2-F3):
 (a) ≥ 90% of starts converge and ρ < 1 at every digit; (b) ≥ 80% of one-step outputs within
