@@ -110,12 +110,11 @@ def science(run: Run) -> dict:
     results = {"training_size": sizes, "kernel": kernels, "channels": channels,
                "deep_channels": deep, "three_channels": three}  # fmt: skip
     _compare(run, results)
-    results["init_layer4_total_variation"] = smoothness
     run.table([{"net": n, "loss": r["final_loss"], "corr_id(ρ=0)": r["scores"]["corr_id"][0],
                 "corr_const(ρ=0)": r["scores"]["corr_const"][0], "mean corr_id": r["mean_corr_id"],
                 "mean corr_const": r["mean_corr_const"], "blur": r["blur"]}
                for group in results.values() for n, r in group.items()])  # fmt: skip
-    return results
+    return results | {"init_layer4_total_variation": smoothness}
 
 
 def _total_variation(image):
