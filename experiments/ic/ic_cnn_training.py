@@ -67,11 +67,11 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
         TrainConfig("momentum", 0.01, max_steps=steps, nonfinite="stop") if paper
         else TrainConfig("adam", 3e-4, max_steps=steps, nonfinite="stop")
     )  # fmt: skip
-    config.train.fit_loss = 1e-3
+    config.train.fit_loss = 1e-3 if paper else 1e-2  # quick: the '7' at corr ≳ 0.99
     config.lr_decay = paper
     config.train_opt = runs.as_config(TrainConfig("momentum", 0.01, max_steps=steps,
                                                   nonfinite="stop"))  # fmt: skip
-    config.train_opt.fit_loss = 1e-3
+    config.train_opt.fit_loss = 1e-3 if paper else 1e-2
     config.train_sgd = runs.as_config(TrainConfig("momentum", 0.01, max_steps=300,
                                                   nonfinite="stop"))  # fmt: skip
     config.train_sgd.fit_loss = 1.0  # a stability check: every finite run counts
