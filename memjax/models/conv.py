@@ -33,22 +33,37 @@ def get_activation(name: str):
     return ACTIVATIONS[name]
 
 
+PADDING_MODES = ("zeros", "circular", "reflect")
+
+
 @dataclasses.dataclass(frozen=True)
 class Conv:
-    """A ``kernel × kernel`` convolution (cross-correlation, as PyTorch) with zero padding.
+    """A ``kernel × kernel`` convolution (cross-correlation, as PyTorch).
 
     ``padding=None`` means ``(kernel - 1) // 2``, the papers' "same" padding on both sides.
+    ``padding_mode`` is PyTorch's ``Conv2d(padding_mode=...)``: "zeros" (the papers' and the
+    default), "circular" (the image wraps around, so a conv whose stride divides a shift
+    commutes with that circular shift; ``memjax.symmetry``) or "reflect" (mirrored about the
+    border pixel, which is not repeated: ``numpy.pad(mode="reflect")``).
     """
 
     features: int
     stride: int = 1
     kernel: int = 3
     padding: int | None = None
+    padding_mode: str = "zeros"
 
     def __post_init__(self):
         for name in ("features", "stride", "kernel"):
             if getattr(self, name) < 1:
                 raise ValueError(f"Conv.{name} must be positive, got {getattr(self, name)}")
+        if self.padding_mode not in PADDING_MODES:
+            raise ValueError(
+                f"Conv.padding_mode must be one of {', '.join(PADDING_MODES)}, "
+                f"got {self.padding_mode!r}"
+            )
+        if self.padding is not None and self.padding < 0:
+            raise ValueError(f"Conv.padding must be non-negative, got {self.padding}")
 
     @property
     def pad(self) -> int:
@@ -66,6 +81,10 @@ class Conv:
                 "downsampling and upsampling paths would not return the input size"
             )
         span = size + 2 * self.pad - self.kernel
+        if self.padding_mode == "reflect" and self.pad >= size:
+            raise ValueError(f"reflect padding {self.pad} needs an input larger than {size}")
+        if self.padding_mode == "circular" and self.pad > size:
+            raise ValueError(f"circular padding {self.pad} is larger than the input size {size}")
         if span < 0:
             raise ValueError(f"Conv kernel {self.kernel} is larger than the padded size {size}")
         return span // self.stride + 1
@@ -105,11 +124,23 @@ def output_shape(layers: tuple[Layer, ...], input_shape: tuple[int, int, int]) -
     return channels, height, height
 
 
+def pad_image(x: jax.Array, pad: int, mode: str) -> jax.Array:
+    """Pads the two spatial axes of an ``(H, W, C)`` image by ``pad`` on every side.
+
+    ``mode`` is a :data:`PADDING_MODES` name; "circular" is ``numpy.pad``'s "wrap".
+    """
+    if mode not in PADDING_MODES:
+        raise ValueError(f"mode must be one of {', '.join(PADDING_MODES)}, got {mode!r}")
+    numpy_mode = {"zeros": "constant", "circular": "wrap", "reflect": "reflect"}[mode]
+    return jnp.pad(x, ((pad, pad), (pad, pad), (0, 0)), mode=numpy_mode)
+
+
 class Conv2d(nn.Module):
-    """One convolution on an ``(H, W, C)`` image with explicit symmetric zero padding.
+    """One convolution on an ``(H, W, C)`` image with explicit symmetric padding.
 
     Flax's ``padding="SAME"`` pads stride-2 convolutions asymmetrically; the papers (PyTorch)
-    pad 1 on every side, so the padding is written out.
+    pad 1 on every side, so the padding is written out. Zero padding goes to the convolution
+    itself (as before); circular and reflect padding pad the image first.
     """
 
     spec: Conv
@@ -124,6 +155,8 @@ class Conv2d(nn.Module):
         init = get_initializer(self.kernel_init)
         kernel = self.param("kernel", lambda *a: self.init_scale * init(*a), shape, x.dtype)
         pad = self.spec.pad
+        if self.spec.padding_mode != "zeros":
+            x, pad = pad_image(x, pad, self.spec.padding_mode), 0
         y = jax.lax.conv_general_dilated(
             x[None],
             kernel,
