@@ -133,7 +133,9 @@ def _fit(run, data, starts, width, scale, seed_keys, init):
         "seeds_not_contracting": int(np.sum(max_slope >= 1)),
         "converged_per_seed": converged,
         "converged_mean": float(np.nanmean(converged)),
-        "iterations_median": float(np.nanmedian(iterations)),
+        "iterations_median": (
+            float(np.nanmedian(iterations)) if np.isfinite(iterations).any() else float("nan")
+        ),
         "plot": plot,
     }
 
