@@ -14,9 +14,11 @@ from memjax.data.readers import (
     to_float,
 )
 from memjax.data.sample import load_sample
+from memjax.data.swiss_roll import swiss_roll
 from memjax.data.synthetic import app_c_training_sets, basis_image, gaussian_images, white_squares
 
 __all__ = [
+    "swiss_roll",
     "DownloadError",
     "app_c_training_sets",
     "basis_image",
