@@ -6,7 +6,8 @@ Measures, each part in a fresh subprocess so that peak memory is its own:
     and PyTorch eager and ``torch.compile`` with the same initial weights;
   - the full 3072 × 3072 operator: ``memjax.operator.operator`` (linearize + chunked jvp),
     plain ``jax.jacfwd``, ``torch.func.jacfwd`` and ``torch.func.jacrev``, time and peak RSS;
-  - top-16 eigenvalues: dense (operator + LAPACK eig) vs matrix-free Arnoldi on the jvp;
+  - top-16 eigenvalues and singular values: dense (operator + LAPACK eig / svd), ARPACK on
+    jitted products, memjax's thick-restart Krylov solver (``benchmarks/solvers.py``);
   - two floors for the operator: the FLOP floor, forward FLOPs (XLA's cost analysis) × d ÷
     the measured float32 matmul rate; and d forward passes as XLA's batched convolutions,
     which is what any conv-based jvp must pay. On a 2-core CPU (Nov 2026) XLA's convolutions
@@ -213,37 +214,13 @@ def part_jax_operator(weights_path):
 
 
 def part_spectrum(weights_path):
-    """Top-16 eigenvalues and singular values: dense (operator + LAPACK eig / svd) vs
-    matrix-free Arnoldi on the jvp and Lanczos on the jvp and vjp."""
-    from memjax import spectral
-    from memjax.operator import operator, top_eigenvalues, top_singular_values
+    """Top-16 eigenvalues and singular values: dense (operator + LAPACK eig / svd), ARPACK on
+    a jitted jvp (and vjp) called from the host, and memjax's thick-restart Krylov solver
+    (``benchmarks/solvers.py``, which also measures the XLA:CPU loop trap)."""
+    from benchmarks.solvers import run
 
     model, params, x = _setup_jax(weights_path)
-    operator(model.apply, x[0], params=params).block_until_ready()  # compile outside the timing
-    start = time.perf_counter()
-    dense = spectral.eigenspectrum(operator(model.apply, x[0], params=params))
-    dense_s = time.perf_counter() - start
-    start = time.perf_counter()
-    values, _ = top_eigenvalues(model.apply, x[0], k=16, params=params)
-    arnoldi_s = time.perf_counter() - start
-    start = time.perf_counter()
-    dense_sv = np.linalg.svd(
-        np.asarray(operator(model.apply, x[0], params=params)), compute_uv=False
-    )
-    dense_svd_s = time.perf_counter() - start
-    start = time.perf_counter()
-    _, sv, _ = top_singular_values(model.apply, x[0], k=16, params=params)
-    lanczos_s = time.perf_counter() - start
-    return {
-        "dense_svd_top16_s": dense_svd_s,
-        "lanczos_svd_top16_s": lanczos_s,
-        "lanczos_max_rel_singular_value_error": float(
-            np.max(np.abs(sv - dense_sv[:16]) / dense_sv[:16])),
-        "dense_top16_s": dense_s,
-        "arnoldi_top16_s": arnoldi_s,
-        "arnoldi_max_abs_eigenvalue_error": float(
-            np.max(np.abs(np.abs(values) - dense.magnitudes[:16]))),
-    }  # fmt: skip
+    return {f"spectrum_{k}": v for k, v in run(model, params, x[0]).items()}
 
 
 def part_jax_plain_jacfwd(weights_path):
@@ -388,10 +365,18 @@ def _ratios(r: dict) -> dict:
         ratios["jax_operator_over_batched_forward"] = (
             r["jax_operator_s"] / r["batched_forward_floor_s"]
         )
-    if "arnoldi_top16_s" in r:
-        ratios["dense_over_arnoldi_top16"] = r["dense_top16_s"] / r["arnoldi_top16_s"]
-    if "lanczos_svd_top16_s" in r:
-        ratios["dense_over_lanczos_svd_top16"] = r["dense_svd_top16_s"] / r["lanczos_svd_top16_s"]
+    if "spectrum_arpack_eig_s" in r:
+        dense = {"eig": r["spectrum_dense_operator_s"] + r["spectrum_dense_eig_s"],
+                 "svd": r["spectrum_dense_operator_s"] + r["spectrum_dense_svd_s"]}  # fmt: skip
+        for kind in ("eig", "svd"):
+            ratios[f"dense_top16_{kind}_s"] = dense[kind]
+            for method in ("arpack", "device", "host"):
+                if f"spectrum_{method}_{kind}_s" in r:
+                    seconds = r[f"spectrum_{method}_{kind}_s"]
+                    ratios[f"dense_over_{method}_{kind}"] = dense[kind] / seconds
+                    ratios[f"{method}_over_arpack_{kind}"] = (
+                        seconds / r[f"spectrum_arpack_{kind}_s"]
+                    )
     if "torch_compile_step_ms" in r and "jax_loop_step_ms" in r:
         ratios["torch_compile_over_jax_loop_step"] = (
             r["torch_compile_step_ms"] / r["jax_loop_step_ms"]
@@ -506,30 +491,31 @@ def format_table(r: dict) -> str:
                 f"{get('default_precision_max_top16_abs_eigenvalue_error', '.1e')}",
             ),
         ]
-    rows += [
-        (
-            "top-16 |λ|, dense operator + eig (s)",
-            get("dense_top16_s", ".2f"),
-            "",
-        ),
-        (
-            "top-16 |λ|, matrix-free Arnoldi (s)",
-            get("arnoldi_top16_s", ".2f"),
-            f"{get('dense_over_arnoldi_top16', '.1f')}× faster (target ≥ 5), max |λ| error "
-            f"{get('arnoldi_max_abs_eigenvalue_error', '.1e')} (target ≤ 1e-4)",
-        ),
-        (
-            "top-16 σ, dense operator + svd (s)",
-            get("dense_svd_top16_s", ".2f"),
-            "",
-        ),
-        (
-            "top-16 σ, matrix-free Lanczos (s)",
-            get("lanczos_svd_top16_s", ".2f"),
-            f"{get('dense_over_lanczos_svd_top16', '.1f')}× faster, max relative σ error "
-            f"{get('lanczos_max_rel_singular_value_error', '.1e')}",
-        ),
-    ]
+    for kind, label, error in (("eig", "|λ|", "max |λ| error"), ("svd", "σ", "max rel σ error")):
+        error_key = "error" if kind == "eig" else "rel_error"
+        rows.append((f"top-16 {label}, dense operator + {kind} (s)",
+                     get(f"dense_top16_{kind}_s", ".2f"), ""))  # fmt: skip
+        for method, name in (("arpack", "ARPACK, jitted products from the host"),
+                             ("device", "memjax, loop=device (one XLA program)"),
+                             ("host", "memjax, loop=host (a jitted step each)")):  # fmt: skip
+            if f"spectrum_{method}_{kind}_s" not in r:
+                continue
+            products = (r["spectrum_products_memjax"][kind] if method != "arpack"
+                        else r[f"spectrum_arpack_{kind}_products"])  # fmt: skip
+            rows.append((
+                f"top-16 {label}, {name} (s)",
+                get(f"spectrum_{method}_{kind}_s", ".2f"),
+                f"{get(f'{method}_over_arpack_{kind}', '.2f')}× ARPACK's time, "
+                f"{get(f'dense_over_{method}_{kind}', '.1f')}× faster than dense; {products} "
+                f"products; {error} {get(f'spectrum_{method}_{kind}_{error_key}', '.1e')}",
+            ))  # fmt: skip
+    if "spectrum_load_average_1min_at_start" in r:
+        rows.append((
+            "load average during the spectra (1 min)",
+            get("spectrum_load_average_1min_at_start", ".1f"),
+            f"at the end {get('spectrum_load_average_1min_at_end', '.1f')} "
+            f"({r.get('spectrum_cpu_cores', '?')} cores)",
+        ))  # fmt: skip
     width = max(len(name) for name, _, _ in rows)
     return "\n".join(f"{name:<{width}}  {value:>9}  {note}" for name, value, note in rows)
 

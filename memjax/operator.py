@@ -39,7 +39,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from memjax.models.conv import Conv, ConvAutoencoder, Upsample
-from memjax.spectral import RitzPairs, SingularTriplets, Spectrum, krylov_eigs
+from memjax.spectral import RitzPairs, SingularTriplets, Spectrum, _compose, krylov_eigs
 from memjax.train import SCAN_FLOP_LIMIT
 
 
@@ -152,6 +152,10 @@ class _JacobianProduct:
     flat: _Flat
     gram: bool
 
+    @property
+    def stages(self) -> int:
+        return 2 if self.gram else 1
+
     def __call__(self, operand):
         params, x = operand
         f = functools.partial(self.flat, params)
@@ -159,7 +163,7 @@ class _JacobianProduct:
         if not self.gram:
             return jvp
         _, vjp = jax.vjp(f, x)
-        return lambda v: vjp(jvp(v))[0]
+        return jvp, lambda u: vjp(u)[0]
 
 
 def _choose_loop(loop: str, product: _JacobianProduct, operand) -> str:
@@ -187,7 +191,7 @@ def _costly_with_convolutions(product, tree, signature) -> bool:
     """The product has convolutions and costs ≥ ``SCAN_FLOP_LIMIT`` FLOPs (XLA's count)."""
     operand = jax.tree.unflatten(tree, [jax.ShapeDtypeStruct(*s) for s in signature])
     vector = jax.ShapeDtypeStruct(*signature[-1])  # the point, last in (params, x)
-    lowered = jax.jit(lambda o, v: product(o)(v)).lower(operand, vector)
+    lowered = jax.jit(lambda o, v: _compose(product(o))(v)).lower(operand, vector)
     convolutions = lowered.as_text().count("stablehlo.convolution")
     cost = lowered.cost_analysis()
     cost = cost[0] if isinstance(cost, list | tuple) else cost

@@ -1,7 +1,10 @@
 """Eigen-analysis of a learned operator: is the training set stored in its top eigenvectors?
 
-All functions take NumPy or JAX arrays and compute in float64 (NumPy's LAPACK), whatever the
-dtype of the operator, because ranks are read off eigenvalues near a threshold.
+The analysis of a formed operator (spectra, rank, span distances, SVD truncation) takes NumPy
+or JAX arrays and computes in float64 (NumPy's LAPACK), whatever the dtype of the operator,
+because ranks are read off eigenvalues near a threshold. ``krylov_eigs`` finds the top
+eigenpairs of an operator that is never formed, from products alone, in JAX on the device
+(true float32, or float64 for float64 inputs); ``memjax.operator`` applies it to networks.
 """
 
 from __future__ import annotations
@@ -258,32 +261,35 @@ def _orthogonalise(basis, mask, w):
 def _arnoldi_step(matvec, state: KrylovState) -> KrylovState:
     """One Arnoldi step (one product with ``A``), or nothing once the basis is full or done."""
     m = state.projected.shape[1]
+    active = (state.size < m) & ~state.done
+    return jax.lax.cond(
+        active, lambda s: _arnoldi_update(s, matvec(s.basis[s.size])), lambda s: s, state
+    )
 
-    def step(state):
-        j = state.size
-        w = matvec(state.basis[j])
-        mask = (jnp.arange(m + 1) <= j).astype(w.dtype)
-        w, coeffs = _orthogonalise(state.basis, mask, w)
-        norm = jnp.linalg.norm(w)
-        # A rounding-level remainder means span(V) is invariant under A (null spaces of
-        # downsampling nets do this): continue from a fresh random direction with coupling 0,
-        # which is still a Krylov decomposition, instead of normalising noise.
-        alive = norm > 64 * jnp.finfo(w.dtype).eps * jnp.linalg.norm(coeffs)
-        # A cyclic shift of the Gaussian start vector serves as a new random direction without
-        # a PRNG in the loop body (threefry is slow to compile).
-        fresh = jnp.roll(state.start, state.matvecs + 1)
-        fresh, _ = _orthogonalise(state.basis, mask, fresh)
-        fresh = fresh / jnp.linalg.norm(fresh)
-        column = coeffs.at[j + 1].set(jnp.where(alive, norm, 0))
-        nxt = jnp.where(alive, w / jnp.where(alive, norm, 1), fresh)
-        return state._replace(
-            basis=state.basis.at[j + 1].set(nxt),
-            projected=state.projected.at[:, j].set(column),
-            size=j + 1,
-            matvecs=state.matvecs + 1,
-        )
 
-    return jax.lax.cond((state.size < m) & ~state.done, step, lambda s: s, state)
+def _arnoldi_update(state: KrylovState, w) -> KrylovState:
+    """Appends ``w = A v_j`` (``v_j`` the newest basis vector) to the decomposition."""
+    m = state.projected.shape[1]
+    j = state.size
+    mask = (jnp.arange(m + 1) <= j).astype(w.dtype)
+    w, coeffs = _orthogonalise(state.basis, mask, w)
+    norm = jnp.linalg.norm(w)
+    # A rounding-level remainder means span(V) is invariant under A (null spaces of
+    # downsampling nets do this): continue from a fresh direction with coupling 0, which is
+    # still a Krylov decomposition, instead of normalising noise. A cyclic shift of the
+    # Gaussian start vector serves as a new random direction without a PRNG in the loop body
+    # (threefry is slow to compile).
+    alive = norm > 64 * jnp.finfo(w.dtype).eps * jnp.linalg.norm(coeffs)
+    fresh, _ = _orthogonalise(state.basis, mask, jnp.roll(state.start, state.matvecs + 1))
+    fresh = fresh / jnp.linalg.norm(fresh)
+    column = coeffs.at[j + 1].set(jnp.where(alive, norm, 0))
+    nxt = jnp.where(alive, w / jnp.where(alive, norm, 1), fresh)
+    return state._replace(
+        basis=state.basis.at[j + 1].set(nxt),
+        projected=state.projected.at[:, j].set(column),
+        size=j + 1,
+        matvecs=state.matvecs + 1,
+    )
 
 
 def _sorted_ritz(h, symmetric):
@@ -348,7 +354,7 @@ def _solve_on_device(make_matvec, operand, start, batched, config):
     k, m, keep, tol, max_restarts, symmetric = config
 
     def solve(operand, start):
-        matvec = make_matvec(operand)  # linearised once, outside the loop
+        matvec = _compose(make_matvec(operand))  # linearised once, outside the loop
 
         def cycle(state):
             # Steps past a full basis do nothing, so the first cycles fill it from size 0 and
@@ -368,13 +374,43 @@ def _solve_on_device(make_matvec, operand, start, batched, config):
         else solve(operand, start)  # fmt: skip
 
 
-@functools.partial(jax.jit, static_argnames=("make_matvec", "batched"), donate_argnums=(2,))
-def _host_step(make_matvec, operand, state, batched):
-    def step(operand, state):
-        return _arnoldi_step(make_matvec(operand), state)
+def _compose(stages):
+    """``make_matvec``'s result as one function: a function, or stages applied in order."""
+    if callable(stages):
+        return stages
+    return lambda v: functools.reduce(lambda w, stage: stage(w), stages, v)
 
-    return jax.vmap(step, in_axes=(batched, 0))(operand, state) if batched is not None \
-        else step(operand, state)  # fmt: skip
+
+@functools.partial(jax.jit, static_argnames=("make_matvec", "stage", "batched"))
+def _host_stage(make_matvec, stage, operand, v, batched):
+    def apply(operand, v):
+        stages = make_matvec(operand)
+        return (stages if callable(stages) else stages[stage])(v)
+
+    return jax.vmap(apply, in_axes=(batched, 0))(operand, v) if batched is not None \
+        else apply(operand, v)  # fmt: skip
+
+
+def _host_product(make_matvec, operand, state, batched, stages):
+    """``A v_j`` as one jitted program per stage: next to the Arnoldi update, or inside an
+    XLA conditional, XLA:CPU ran the vjp of ``D_{64,192}`` up to 2× slower."""
+    m = state.projected.shape[-1]
+    index = jnp.minimum(state.size, m)
+    w = jnp.take_along_axis(state.basis, index[..., None, None], axis=-2)[..., 0, :] \
+        if batched is not None else state.basis[index]  # fmt: skip
+    for stage in range(stages):
+        w = _host_stage(make_matvec, stage, operand, w, batched)
+    return w
+
+
+@functools.partial(jax.jit, static_argnames=("batched",), donate_argnums=(0,))
+def _host_update(state, w, batched):
+    def update(state, w):
+        active = (state.size < state.projected.shape[1]) & ~state.done
+        new = _arnoldi_update(state, w)
+        return jax.tree.map(lambda a, b: jnp.where(active, a, b), new, state)
+
+    return jax.vmap(update)(state, w) if batched is not None else update(state, w)
 
 
 @functools.partial(jax.jit, static_argnames=("batched", "config"), donate_argnums=(0,))
@@ -399,18 +435,20 @@ def _solve_from_host(make_matvec, operand, start, batched, config):
     product with ``A``, for XLA:CPU, where a convolution inside a loop body runs several
     times slower than alone (jax-ml/jax#12868); on a CPU the host *is* the device, so the
     per-step round trip costs only the dispatch."""
-    k, m, keep = config[:3]
+    m = config[1]
+    stages = getattr(make_matvec, "stages", 1)
     start_one = jax.vmap(_krylov_start, in_axes=(0, None)) if batched is not None \
         else _krylov_start  # fmt: skip
     state = start_one(start, m)
-    for _ in range(m):
-        state = _host_step(make_matvec, operand, state, batched)
-    state = _host_restart(state, batched, config)
-    while not bool(jnp.all(state.done)):
-        for _ in range(m - keep):
-            state = _host_step(make_matvec, operand, state, batched)
+    while True:
+        # One read of the state per cycle: the steps still to take (fewest size of a batch;
+        # problems already full skip their extra steps).
+        for _ in range(m - int(jnp.min(state.size))):
+            w = _host_product(make_matvec, operand, state, batched, stages)
+            state = _host_update(state, w, batched)
         state = _host_restart(state, batched, config)
-    return _host_ritz(state, batched, config)
+        if bool(jnp.all(state.done)):
+            return _host_ritz(state, batched, config)
 
 
 def krylov_eigs(
@@ -440,15 +478,18 @@ def krylov_eigs(
     float64 inputs.
 
     Args:
-      make_matvec: ``make_matvec(operand)`` returns ``v ↦ A v`` on ``(d,)`` vectors; hashable
-        (a jit static argument), called once per solve (per step with ``loop="host"``), so it
-        can linearise a network once.
+      make_matvec: ``make_matvec(operand)`` returns ``v ↦ A v`` on ``(d,)`` vectors, or a
+        tuple of ``make_matvec.stages`` functions applied in order (e.g. a jvp then a vjp;
+        ``loop="host"`` compiles each alone); hashable (a jit static argument), called once
+        per solve (per product with ``loop="host"``), so it can linearise a network once.
       operand: the arrays ``make_matvec`` needs (e.g. parameters and the point).
       start: ``(d,)`` random start vector, ``(B, d)`` with ``batched``; after a breakdown
         its cyclic shifts serve as fresh directions, so it must not be constant.
       k: eigenpairs wanted, ``1 ≤ k < krylov_dim``.
       krylov_dim: basis size ``m``, ``≤ d − 1``.
-      keep: Ritz vectors kept at a restart (default ``k + (m − k) // 3``), ``k ≤ keep < m``.
+      keep: Ritz vectors kept at a restart, ``k ≤ keep ≤ m − 2``; the default
+        ``k + (m − k) // 2`` took the fewest products on ``D_{64,192}`` (within 20 % of the
+        other choices; ``benchmarks/solvers.py``).
       tol: relative residual tolerance; max_restarts: stop there even if not converged
         (``RitzPairs.converged`` says which).
       symmetric: ``A`` is symmetric: real Ritz values from ``eigh``.
@@ -465,7 +506,7 @@ def krylov_eigs(
         raise ValueError(f"k must be between 1 and krylov_dim - 1 = {krylov_dim - 1}, got {k}")
     if krylov_dim > d - 1:
         raise ValueError(f"krylov_dim must be at most d - 1 = {d - 1}, got {krylov_dim}")
-    keep = k + (krylov_dim - k) // 3 if keep is None else keep
+    keep = k + (krylov_dim - k) // 2 if keep is None else keep
     if not k <= keep < krylov_dim - 1:
         raise ValueError(f"keep must be in [k, krylov_dim - 2] = [{k}, {krylov_dim - 2}], "
                          f"got {keep}")  # fmt: skip
