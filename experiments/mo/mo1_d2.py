@@ -73,20 +73,17 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
         "initializations": ("xavier_uniform", "xavier_normal", "kaiming_uniform",
                             "kaiming_normal"),  # of the LeakyReLU D2 (Fig 8)
     })  # fmt: skip
-    config.top_k = 8
-    config.train = runs.as_config(
-        TrainConfig("adam", 1e-4, max_steps=2000 if preset == "quick" else 10000)
-    )
+    config.train = runs.as_config(TrainConfig("adam", 1e-4, 2000 if preset == "quick" else 10000))
     # As mo1-d1: fitted = the dog comes back recognisably (RMS pixel error 0.1; untrained, the
     # loss is its mean square, 0.18). The linear D2 stays above it (a blurred dog).
     config.train.fit_loss = 1e-2
+    config.top_k = 8  # eigenpairs of the linear D2's operator
     return config
 
 
 def science(run: Run) -> dict:
-    config = run.config
+    config, index = run.config, run.config.data.train_image
     images, labels = load_sample("cifar10")
-    index = config.data.train_image
     dog = jnp.asarray(to_float(images[index : index + 1]))
     layers = d2_layers(config.model.filters, config.model.depth)
     gaussian = probes.probe_inputs(run.keys["tests"], config.data.num_test_inputs,
