@@ -7,17 +7,18 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
+import memjax.operator
 from memjax import spectral
 from memjax.models import (
     Conv,
     ConvAutoencoder,
     Upsample,
-    downsampling_layers,
     network_ds,
     network_ds_identity_params,
 )
 from memjax.operator import (
     _choose_loop,
+    _costly_with_convolutions,
     _Flat,
     _JacobianProduct,
     conv_matrix,
@@ -224,17 +225,20 @@ def test_solvers_on_an_explicit_matrix_warn_and_refuse_bad_input():
         top_eigenvalues(lambda v: v, jnp.ones(60), seeds=True)
 
 
-def test_the_loop_is_chosen_by_convolutions_and_cost():
-    flat = _Flat(jnp.matmul, (60,), with_params=True)
-    product = _JacobianProduct(flat, gram=False)
-    assert _choose_loop("auto", product, (jnp.eye(60), jnp.ones(60))) == "device"
-    big = ConvAutoencoder(downsampling_layers(16, 16))
-    x = jnp.ones((3, 32, 32))
-    flat = _Flat(big.apply, x.shape, with_params=True)
-    operand = (big.init(jax.random.PRNGKey(0), x), x.ravel())
-    expected = "host" if jax.default_backend() == "cpu" else "device"
-    assert _choose_loop("auto", _JacobianProduct(flat, gram=False), operand) == expected
-    assert _choose_loop("device", _JacobianProduct(flat, gram=False), operand) == "device"
+def test_the_loop_is_chosen_by_convolutions_and_cost(monkeypatch):
+    matmul = _JacobianProduct(_Flat(jnp.matmul, (60,), with_params=True), gram=False)
+    model = ConvAutoencoder(STACKS[2])
+    x = jnp.ones((3, 8, 8))
+    conv = _JacobianProduct(_Flat(model.apply, x.shape, with_params=True), gram=True)
+    conv_operand = (model.init(jax.random.PRNGKey(0), x), x.ravel())
+    assert _choose_loop("auto", conv, conv_operand) == "device"  # a cheap conv net
+    _costly_with_convolutions.cache_clear()
+    monkeypatch.setattr(memjax.operator, "SCAN_FLOP_LIMIT", 0.0)  # now every product is costly
+    on_cpu = "host" if jax.default_backend() == "cpu" else "device"
+    assert _choose_loop("auto", conv, conv_operand) == on_cpu
+    assert _choose_loop("auto", matmul, (jnp.eye(60), jnp.ones(60))) == "device"  # no convolutions
+    assert _choose_loop("device", conv, conv_operand) == "device"
+    _costly_with_convolutions.cache_clear()
 
 
 def test_operator_runs_in_true_float32_whatever_the_default_precision():
