@@ -233,3 +233,20 @@ def test_cli_user_errors_are_one_line_with_status_2(toy, capsys, tmp_path):
     assert (tmp_path / "w" / "metrics.json").is_file()
     assert cli.main(["run", TOY.name, "--workdir", str(tmp_path / "w")]) == 2
     assert "already exists" in capsys.readouterr().err
+
+
+def test_every_package_folder_is_in_the_distribution():
+    """pyproject lists packages by hand (experiments/ maps to memjax_experiments): a new
+    subpackage left out would be missing from a wheel although an editable install finds it."""
+    import tomllib
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    setup = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]
+    listed = set(setup["packages"])
+    renames = {folder: name for name, folder in setup["package-dir"].items()}
+    found = set()
+    for init in [*root.glob("memjax/**/__init__.py"), *root.glob("experiments/**/__init__.py")]:
+        parts = init.parent.relative_to(root).parts
+        found.add(".".join((renames.get(parts[0], parts[0]), *parts[1:])))
+    assert found == listed
