@@ -145,8 +145,10 @@ class _JacobianProduct:
     """``make_matvec`` for :func:`memjax.spectral.krylov_eigs`: ``v ↦ J v`` or, for singular
     values, ``v ↦ Jᵀ J v``, with ``J`` the Jacobian of ``flat(params, ·)`` at ``x``.
 
-    ``jax.linearize``/``jax.vjp`` run the forward pass once per call and keep its residuals,
-    so a nonlinear net's forward pass is not repeated in every product.
+    ``jax.linearize``/``jax.vjp`` run the forward pass once per call and keep its residuals:
+    once per solve in the device loop. The host loop calls it once per product, where a
+    nonlinear net pays its forward pass again (a linear net's is dead code: XLA drops it).
+    For ``JᵀJ`` it returns the two stages (jvp, vjp), which the host loop compiles apart.
     """
 
     flat: _Flat

@@ -29,7 +29,13 @@ from memjax.operator import (
     top_eigenvalues,
     top_singular_values,
 )
-from memjax.spectral import _solve_on_device
+from memjax.spectral import (
+    _host_restart,
+    _host_stage,
+    _host_update,
+    _krylov_start,
+    _solve_on_device,
+)
 from memjax.train import TrainConfig, train
 
 STACKS = [
@@ -252,3 +258,24 @@ def test_operator_runs_in_true_float32_whatever_the_default_precision():
     precisions = set(re.findall(r"precision=\(?([\w.]+)", jaxpr))
     assert jaxpr.count("conv_general_dilated") >= 5
     assert precisions == {"Precision.HIGHEST"}
+
+
+def test_krylov_solvers_run_in_true_float32_whatever_the_default_precision():
+    # Products and the Gram–Schmidt dots of both loops, under an outer bfloat16 default.
+    model = ConvAutoencoder(STACKS[0])
+    x = jnp.ones(192)
+    params = model.init(jax.random.PRNGKey(0), x.reshape(3, 8, 8))
+    product = _JacobianProduct(_Flat(model.apply, (3, 8, 8), with_params=True), gram=True)
+    state = _krylov_start(jnp.arange(192.0), 20)
+    config = (4, 20, 12, 1e-6, 10, True)
+    programs = {
+        "device": lambda p: _solve_on_device(product, (p, x), x, None, config),
+        "jvp": lambda p: _host_stage(product, 0, (p, x), x, None),
+        "vjp": lambda p: _host_stage(product, 1, (p, x), x, None),
+        "update": lambda p: _host_update(state, x, None),
+        "restart": lambda p: _host_restart(state, None, config),
+    }
+    for name, program in programs.items():
+        with jax.default_matmul_precision("bfloat16"):
+            jaxpr = str(jax.make_jaxpr(program)(params))
+        assert set(re.findall(r"precision=\(?([\w.]+)", jaxpr)) == {"Precision.HIGHEST"}, name
