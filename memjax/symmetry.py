@@ -146,6 +146,28 @@ def equivariance_error(apply: Callable, x, dy: int, dx: int, *, params=None) -> 
     return float(jnp.linalg.norm(fsx - shift(fx, dy, dx)) / jnp.linalg.norm(fx))
 
 
+def shift_covariance(vectors, shape, dy: int, dx: int) -> np.ndarray:
+    """``|v^H S v| / ‖v‖²`` per (complex) column ``v``: 1 iff ``S v = χ v`` for a phase ``χ``.
+
+    An operator that commutes with ``S`` has eigenvectors (for simple eigenvalues) that ``S``
+    only multiplies by a character ``χ`` (``χ⁴ = 1`` for 8-pixel shifts of 32×32 images): they
+    are Fourier modes of the shift group, e.g. 8-periodic images for ``χ = 1``. Values near 0
+    mean the eigenvector moves to something orthogonal under the shift.
+
+    Args:
+      vectors: ``(d, k)`` (or ``(d,)``) vectors, ``d = C·H·W`` in row-major ``(C, H, W)`` order.
+    """
+    shape = _check_shape(shape)
+    v = np.asarray(vectors)
+    v = v[:, None] if v.ndim == 1 else v
+    if v.shape[0] != int(np.prod(shape)):
+        raise ValueError(f"vectors have {v.shape[0]} entries, images of shape {shape} have "
+                         f"{int(np.prod(shape))}")  # fmt: skip
+    images = v.T.reshape(-1, *shape)
+    shifted = shift(images, dy, dx).reshape(len(images), -1).T
+    return np.abs(np.sum(np.conj(v) * shifted, axis=0)) / np.sum(np.abs(v) ** 2, axis=0)
+
+
 def equivariant_shift(layers: tuple[Layer, ...], size: int) -> int | None:
     """Smallest ``t`` such that the layer sequence commutes with circular shifts by ``t``.
 

@@ -19,6 +19,7 @@ from memjax.symmetry import (
     orbit_distances,
     orbit_size,
     shift,
+    shift_covariance,
     shift_matrix,
     shift_orbit,
 )
@@ -134,3 +135,26 @@ def test_orbit_distance_of_a_shifted_training_image_is_zero():
     np.testing.assert_allclose(d["span"], distance_to_span(vectors, x))
     # a 3-pixel shift is not in the 8-pixel orbit
     assert orbit_distances(shift(x[0], 3, 0).ravel(), x, 8)["orbit"][0] > 0.9
+
+
+def test_shift_covariance_of_fourier_modes_and_of_noise():
+    shape = (1, 8, 8)
+    rows = np.arange(8)[:, None] * np.ones((1, 8))
+    mode = np.exp(2j * np.pi * rows / 8)[None]  # S(dy=2) multiplies it by e^{iπ/2}
+    periodic = np.tile(np.random.default_rng(3).normal(size=(1, 2, 8)), (1, 4, 1))
+    noise = np.random.default_rng(4).normal(size=shape)
+    vectors = np.stack([mode.ravel(), periodic.ravel(), noise.ravel()], axis=1)
+    c = shift_covariance(vectors, shape, 2, 0)
+    np.testing.assert_allclose(c[:2], 1.0, atol=1e-12)
+    assert c[2] < 0.5
+
+
+def test_circular_d_eigenvectors_are_shift_covariant(small_d):
+    values, vectors = np.linalg.eig(small_d["circular"])
+    order = np.argsort(-np.abs(values))[:6]
+    assert np.min(np.abs(np.diff(values[order]))) > 1e-4  # simple: each in one character space
+    covariance = shift_covariance(vectors[:, order], (1, 16, 16), 8, 0)
+    np.testing.assert_allclose(covariance, 1.0, atol=1e-3)
+    zero_values, zero_vectors = np.linalg.eig(small_d["zeros"])
+    zero_top = zero_vectors[:, np.argsort(-np.abs(zero_values))[:6]]
+    assert np.median(shift_covariance(zero_top, (1, 16, 16), 8, 0)) < 0.99
