@@ -19,7 +19,7 @@ so that each set trains in seconds. ``data.cifar_dir`` (an extracted ``cifar-10-
 makes part 2 use the paper's single-class CIFAR-10 training sets; ``data.mnist_dir`` (a folder
 with the MNIST IDX files, e.g. ``../shared/data/mnist``) gives larger MNIST sets.
 
-    memjax run ds-larger-sets                   # quick: ~2.5 min on CPU
+    memjax run ds-larger-sets                   # quick: ~2.5 min on an idle 2-core CPU
     memjax run ds-larger-sets --preset paper    # D_{64,128}, 20,000 steps
 
 The quick preset trains with Adam 1e-3 (the paper: 1e-4) so that its few steps fit. Part 1
@@ -98,7 +98,8 @@ def science(run: Run) -> dict:
         [{"n": r["n_training"], "span": r["dim_span"], "loss": r["final_loss"],
           f"#|λ|>{run.config.rank_threshold}": r["rank_abs_eigenvalue_above_threshold"],
           f"#σ>{run.config.rank_threshold}": r["singular_values_above_threshold"],
-          "MSE all": r["minmax_mse_all"], "MSE top-k": r["minmax_mse_top_k"]}
+          "MSE all": r["minmax_mse_all"],
+          "MSE top-k": [f"k={k}: {v:.2g}" for k, v in r["minmax_mse_top_k"].items()]}
          for r in table1["rows"]],
         title=f"Table 1 ({table1['network']}, {table1['source']}); top-k for k = n/4, n/2, n, 2n",
     )  # fmt: skip
