@@ -51,6 +51,7 @@ from memjax.symmetry import (
     orbit_dimension,
     orbit_distances,
     shift,
+    shift_covariance,
     shift_orbit,
 )
 from memjax.train import TrainConfig, mse
@@ -193,6 +194,9 @@ def science(run: Run) -> dict:
             params = history.snapshots[cell["steps"]]
             result, spectrum = _analyse(run, cell, model, params, data, unseen,
                                         commutator_keys[index], config)  # fmt: skip
+            if cell["steps"] != config.base.steps:  # a snapshot: its own fit record
+                snapshot = history._replace(final_loss=result["loss"], steps=cell["steps"])
+                run.record_fit(_fit_name(cell, config), snapshot)
         results.append(result)
         spectra[cell["name"]] = (data, spectrum)
     _figures(run, results, spectra, config)
@@ -224,6 +228,11 @@ def _train_name(cell, base) -> str:
     return "_".join(changed).replace(":", "-").replace(".", "p") or "base"
 
 
+def _fit_name(cell, config) -> str:
+    name = _train_name(cell, config.base)
+    return name if cell["steps"] == config.base.steps else f"{name}_step{cell['steps']}"
+
+
 def _analyse(run, cell, model, params, data, unseen, key, config):
     stride = 2 ** cell["downsampling"]
     x = data[0]
@@ -245,6 +254,8 @@ def _analyse(run, cell, model, params, data, unseen, key, config):
         "distance_to_orbit": distances["orbit"],
         "top_distance_to_span": float(distances["span"][0]),
         "top_distance_to_orbit": float(distances["orbit"][0]),
+        "shift_covariance": shift_covariance(vectors, x.shape, stride, 0),
+        "median_shift_covariance": float(np.median(shift_covariance(vectors, x.shape, stride, 0))),
         "median_orbit_distance_near_one": (
             float(np.median(distances["orbit"][near_one])) if near_one.any() else None
         ),
@@ -304,7 +315,7 @@ def _row(r: dict, config) -> dict:
         f"#|λ-1|<{config.one_tol}": r["count_near_one"], "orbit dim": r["orbit_dimension"],
         "top dist span": r["top_distance_to_span"], "top dist orbit": r["top_distance_to_orbit"],
         "dist orbit (λ≈1)": r["median_orbit_distance_near_one"],
-        "‖AS−SA‖/‖A‖": r["commutator"],
+        "‖AS−SA‖/‖A‖": r["commutator"], "|vᴴSv|": r["median_shift_covariance"],
         "resid x / orbit / off": [r["residual_x"], r["residual_orbit_median"],
                                   r[f"residual_shift_{r['orbit_stride'] // 2 + 1}"]],
         "gauss corr train/shifted/in": (
@@ -319,7 +330,7 @@ def _compare(run, results, config) -> None:
     """[DS] §5: rank ≈ k = 1 with the image as the top eigenvector; our hypothesis: with
     circular padding the eigenvalue-1 multiplicity is the orbit's dimension."""
     for r in results:
-        name = _train_name(r["factors"], config.base)
+        name = _fit_name(r["factors"], config)
         run.compare(f"{r['cell']}: #|λ| > {config.rank_threshold} (rank ≈ k)",
                     r["count_above_threshold"], 1, tol=0, fits=[name])  # fmt: skip
         run.compare(f"{r['cell']}: top eigenvector's distance to span(X)",
@@ -336,6 +347,7 @@ def _figures(run, results, spectra, config) -> None:
         run.figure("spectra"), config.rank_threshold,
         title=f"top {config.top_k} |λ| per cell (Arnoldi at the training image)",
     )  # fmt: skip
+    _multiplicity_plot(results, config, run.figure("multiplicity"))
     for r in results:
         if r["cell"] in ("base", "padding=circular"):
             data, (values, vectors) = spectra[r["cell"]]
@@ -344,6 +356,29 @@ def _figures(run, results, spectra, config) -> None:
                 np.asarray(data, np.float32), values, vectors, run.figure(f"eigenvectors_{tag}"),
                 k=8, title=f"{r['cell']}: top eigenvectors (loss {r['loss']:.1e})",
             )  # fmt: skip
+
+
+def _multiplicity_plot(results, config, path) -> None:
+    """Per cell: #|λ| > threshold, #|λ − 1| < one_tol, and dim span(shift orbit)."""
+    import matplotlib.pyplot as plt  # after memjax.plotting set the Agg backend
+
+    names = [r["cell"] for r in results]
+    bars = {
+        f"#|λ| > {config.rank_threshold} (of {config.top_k})": "count_above_threshold",
+        f"#|λ − 1| < {config.one_tol}": "count_near_one",
+        "dim span(shift orbit)": "orbit_dimension",
+    }
+    fig, ax = plt.subplots(figsize=(1.3 * len(names) + 2, 3.6))
+    width = 0.8 / len(bars)
+    for j, (label, key) in enumerate(bars.items()):
+        ax.bar(np.arange(len(names)) + j * width, [r[key] for r in results], width, label=label)
+    ax.axhline(1, color="k", lw=0.8, ls="--", label="[DS]: rank ≈ k = 1")
+    ax.set_xticks(np.arange(len(names)) + 0.4 - width / 2, names, rotation=20, ha="right",
+                  fontsize=8)  # fmt: skip
+    ax.set_ylabel("eigenvalue count")
+    ax.legend(fontsize=7)
+    ax.set_title("eigenvalue counts per cell vs the shift orbit's dimension", fontsize=9)
+    plotting.save(fig, path)
 
 
 EXPERIMENT = Experiment(
