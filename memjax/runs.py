@@ -22,7 +22,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any
 
 import flax.serialization
 import jax
@@ -91,7 +91,8 @@ def save_model(path: Path, model, params, seeds: bool = False, history=None) -> 
     _atomic_write(Path(path), flax.serialization.msgpack_serialize(record))
 
 
-class SavedModel(NamedTuple):
+@dataclasses.dataclass(eq=False)  # hashed by identity: `saved.apply` can key a jit cache
+class SavedModel:
     """A trained model reopened: ``apply(x)`` runs it on one example.
 
     Attributes:

@@ -43,7 +43,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
-from tqdm.auto import tqdm
+from tqdm.std import tqdm  # plain text bars also in notebooks (no ipywidgets needed)
 
 log = logging.getLogger(__name__)
 
