@@ -28,3 +28,39 @@ def test_match_outputs_tells_a_point_map_from_the_identity():
     np.testing.assert_allclose(identity["corr_input"], 1.0, atol=1e-12)
     assert identity["median_corr_nearest"] < 0.6
     assert probes.nearest_counts(m["nearest"], 3) == [2, 4, 0]
+
+
+def test_cifar_probes_leave_the_training_images_out_of_the_natural_inputs():
+    training, tests = probes.cifar_probes(jax.random.PRNGKey(0), [3, 6], 30)
+    assert training.shape == (2, 3, 32, 32) and training.dtype == np.float32
+    assert tests["natural"].shape == (18, 3, 32, 32)  # 20 shipped images, 2 used for training
+    flat = tests["natural"].reshape(18, -1)
+    for image in training:
+        assert np.abs(flat - image.reshape(1, -1)).max(axis=1).min() > 0
+
+
+def test_summarize_counts_matches_and_compare_outputs_names_the_claim():
+    rng = np.random.default_rng(1)
+    training = rng.uniform(size=(2, 1, 8, 8))
+    inputs = rng.normal(size=(4, 1, 8, 8))
+    outputs = training[[0, 1, 1, 1]] + 0.01 * rng.normal(size=(4, 1, 8, 8))
+    matches = {"gaussian": {"outputs": outputs, **probes.match_outputs(outputs, inputs, training)}}
+    summary = probes.summarize(matches, 2)["gaussian"]
+    assert summary["nearest_counts"] == [1, 3]
+    assert summary["fraction_corr_nearest_above_0.9"] == 1.0
+    assert summary["median_corr_nearest_training_image"] > 0.99 > 0.5 > summary["median_corr_input"]
+
+    class Recorder:
+        calls = []
+
+        def compare(self, label, ours, paper, **kwargs):
+            self.calls.append((label, ours, paper, kwargs["kind"], kwargs["fits"]))
+
+    run = Recorder()
+    probes.compare_outputs(run, "net", {"gaussian": summary}, "input")
+    ((label, ours, paper, kind, fits),) = run.calls
+    assert label == "net: median |corr(out, input)|, gaussian"
+    assert (ours, paper, kind, fits) == (summary["median_corr_input"], probes.MATCH_CORR, "above",
+                                         ["net"])  # fmt: skip
+    rows = probes.summary_rows("net", {"final_loss": 1e-3, "gaussian": summary})
+    assert len(rows) == 1 and rows[0]["loss"] == 1e-3 and rows[0]["input"] == "gaussian"
