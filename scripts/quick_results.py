@@ -33,9 +33,10 @@ GALLERY_DIR = ROOT / "docs" / "gallery"
 GALLERY = {
     "network-ds": "initializations.png",
     "ds-spectra": "spectra.png",
-    "ds-unet": "outputs.png",
-    "mo1-depth-sweep": "second_eigenvalue.png",
-    "mo1-d1": "eigenvectors.png",
+    "mo1-depth-sweep": "depth_sweep.png",
+    "mo2-swiss-roll": "basins.png",
+    "ic-cnn-depth": "heatmaps_corr.png",
+    "inv-fig2": "fig2.png",
 }
 MARK = {"reproduced": "✓", "not reproduced": "✗", "unfit": "!", "no criterion": "·",
         "not measured": "?"}  # fmt: skip
