@@ -13,11 +13,13 @@ from memjax.data.readers import (
     read_png_folder,
     to_float,
 )
-from memjax.data.sample import load_sample
+from memjax.data.sample import CIFAR10_CLASSES, SHIPPED_ONE_PER_CLASS, load_sample
 from memjax.data.swiss_roll import swiss_roll
 from memjax.data.synthetic import app_c_training_sets, basis_image, gaussian_images, white_squares
 
 __all__ = [
+    "CIFAR10_CLASSES",
+    "SHIPPED_ONE_PER_CLASS",
     "swiss_roll",
     "DownloadError",
     "app_c_training_sets",
