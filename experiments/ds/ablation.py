@@ -32,7 +32,7 @@ image in a few hundred steps); it keeps five cells: zero, circular and reflect p
 zero and circular padding read at step 100. The paper preset is the full grid; no GPU was lent
 to the session that wrote it, so it has not been run.
 
-Measured (quick, D_{16,32}, Adam 1e-3, 400 steps; 226 s wall / 45 s CPU on the loaded 2-core
+Measured (quick, D_{16,32}, Adam 1e-3, 400 steps; 68 s wall / 36 s CPU on the shared 2-core
 CPU; top 24 |λ|; residual = ‖f(Sx) − Sx‖/‖x‖ for x / median 8-pixel shift / a 5-pixel shift):
   cell              loss    top|λ|  #>0.5  #|λ−1|<.05  dist span/orbit  ‖AS−SA‖/‖A‖  residual
   zeros             4.7e-3  0.993   20     9           0.76 / 0.36      0.68         0.11/0.20/0.29
