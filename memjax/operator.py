@@ -55,7 +55,7 @@ class _Flat:
         self.apply, self.shape, self.with_params = apply, tuple(shape), with_params
         owner = getattr(apply, "__self__", None)
         func = getattr(apply, "__func__", None)
-        self._key = (func, owner) if func is not None else apply
+        self._key = (func, owner) if func is not None and _hashable(owner) else apply
 
     def __call__(self, params, v):
         x = v.reshape(self.shape)
@@ -72,6 +72,14 @@ class _Flat:
             other.shape,
             other.with_params,
         )
+
+
+def _hashable(value) -> bool:
+    try:
+        hash(value)
+    except TypeError:  # e.g. a dataclass with eq=True: its methods keep identity semantics
+        return False
+    return True
 
 
 def _prepare(apply, x0, params, seeds) -> tuple[_Flat, jax.Array]:
