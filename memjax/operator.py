@@ -445,10 +445,14 @@ def layer_matrices(model: ConvAutoencoder, params, input_shape) -> list[np.ndarr
 
     Raises:
       ValueError: the model is not linear, has biases or skip connections (then it has no
-        layer-by-layer matrix factorisation of this form).
+        layer-by-layer matrix factorisation of this form), or pads other than with zeros.
     """
     if model.activation != "linear" or model.use_bias or model.skip_every:
         raise ValueError("layer_matrices needs a linear ConvAutoencoder without bias and skips")
+    if any(isinstance(layer, Conv) and layer.padding_mode != "zeros" for layer in model.layers):
+        # Its conv matrices are zero-padded; a circular/reflect net would get the wrong operator.
+        raise ValueError("layer_matrices builds zero-padded conv matrices; use operator() for "
+                         "padding_mode 'circular' or 'reflect'")  # fmt: skip
     channels, size, _ = input_shape
     matrices, conv_index = [], 0
     for layer in model.layers:

@@ -7,7 +7,7 @@ import pytest
 
 from memjax import spectral, theory
 from memjax.models import ConvAutoencoder, stride1_stack_layers
-from memjax.operator import model_operator
+from memjax.operator import operator
 from memjax.train import TrainConfig, train
 
 
@@ -17,7 +17,7 @@ def test_support_pattern_from_structure_equals_a_random_networks_nonzeros(depth,
     model = ConvAutoencoder(stride1_stack_layers(depth, filters), kernel_init="xavier_normal")
     x = jnp.zeros((1, size, size))
     for seed in range(2):
-        a = model_operator(model, model.init(jax.random.PRNGKey(seed), x), x)
+        a = operator(model.apply, x, params=model.init(jax.random.PRNGKey(seed), x))
         np.testing.assert_array_equal(np.asarray(a) != 0, theory.conv_support_pattern(size, depth))
 
 
@@ -42,7 +42,7 @@ def test_two_conv_layers_cannot_memorize_a_4x4_image_whatever_the_filters():
         model = ConvAutoencoder(stride1_stack_layers(2, filters))
         config = TrainConfig("adam", 1e-2, 1500, progress=False)
         params, history = train(jax.random.PRNGKey(1), model, image, config)
-        a = np.asarray(model_operator(model, params, image[0]))
+        a = np.asarray(operator(model.apply, image[0], params=params))
         assert history.final_loss < 1e-3  # it fits the image ...
         assert np.all(a[~pattern] == 0)  # ... with the forced zeros in place
         assert np.linalg.norm(a - projection) >= best_possible_error  # so not the projection
@@ -57,7 +57,7 @@ def test_single_filter_single_conv_learns_a_full_rank_operator():
     params, history = train(
         jax.random.PRNGKey(0), model, image, TrainConfig("gd", 0.2, 3000, progress=False)
     )
-    a = np.asarray(model_operator(model, params, image[0]))
+    a = np.asarray(operator(model.apply, image[0], params=params))
     singular = np.linalg.svd(a, compute_uv=False)
     assert history.final_loss < 1e-3
     assert spectral.effective_rank(singular, 1e-3) == 25

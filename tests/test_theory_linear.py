@@ -7,7 +7,7 @@ import pytest
 
 from memjax import spectral, theory
 from memjax.models import SingleLayerFC
-from memjax.operator import model_operator
+from memjax.operator import operator
 from memjax.train import TrainConfig, train
 
 
@@ -32,7 +32,8 @@ def _train_fc(data, lr, snapshots, init_kernel=None):
     params, history = train(jax.random.PRNGKey(0), model, jnp.asarray(data), config, init)
     d = data.shape[1]
     return {
-        t: np.asarray(model_operator(model, p, jnp.zeros(d))) for t, p in history.snapshots.items()
+        t: np.asarray(operator(model.apply, jnp.zeros(d), params=p))
+        for t, p in history.snapshots.items()
     }
 
 
@@ -83,5 +84,5 @@ def test_operator_of_single_layer_is_kernel_transpose(x64):
     model = SingleLayerFC(kernel_init="xavier_normal")
     x = jnp.ones((2, 3))
     params = model.init(jax.random.PRNGKey(1), x)
-    a = model_operator(model, params, x)
+    a = operator(model.apply, x, params=params)
     np.testing.assert_allclose(a, params["params"]["kernel"].T, atol=1e-14)
