@@ -99,16 +99,11 @@ def part_floors(_):
 
 def part_jax_step(weights_path):
     """Training steps at JAX's default precision (TF32 on recent GPUs; PyTorch is set to
-    match in ``_torch_model``)."""
+    match in ``_torch_model``), so memjax's loop opts into it with ``precision="default"``
+    (its own default is true float32)."""
     import jax
 
-    from memjax.train import (
-        TrainConfig,
-        _init_state,
-        default_steps_per_call,
-        make_optimizer,
-        mse,
-    )
+    from memjax.train import TrainConfig, default_steps_per_call, make_optimizer, mse
 
     model, params, x = _setup_jax(weights_path)
     tx = make_optimizer("adam", LR)
@@ -128,10 +123,11 @@ def part_jax_step(weights_path):
     standalone = median_time(one_step, STEP_REPEATS)
 
     def loop_time(steps_per_call, n, blocks=3):
-        config = TrainConfig("adam", LR, progress=False, steps_per_call=steps_per_call)
+        config = TrainConfig("adam", LR, progress=False, steps_per_call=steps_per_call,
+                             precision="default")  # fmt: skip
         return memjax_step_seconds(model, x, params, config, n, blocks)
 
-    default_spc = default_steps_per_call(model, _init_state(None, model, x, tx, params), x)
+    default_spc = default_steps_per_call(model, params, x)
     return {
         "jax_step_ms": standalone * 1e3,
         "jax_loop_step_ms": loop_time(0, 30) * 1e3,
