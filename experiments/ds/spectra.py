@@ -41,7 +41,10 @@ from memjax.data import load_sample, to_float
 from memjax.experiment import Experiment, Run
 from memjax.models import ConvAutoencoder, downsampling_layers
 from memjax.operator import top_eigenvalues
+from memjax.symmetry import orbit_distances
 from memjax.train import TrainConfig, mse
+
+TOTAL_STRIDE = 8  # D_{a,b}'s three stride-2 convs
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
@@ -107,7 +110,8 @@ def science(run: Run) -> dict:
           f"#>{config.rank_threshold} of {config.top_k}": s["count_above_threshold_in_top_k"],
           "top-k dist": s["top_k_eigenvector_distance_to_span"],
           "nearest eigvec dist": s["min_distance_to_span_over_top_eigenvectors"],
-          "its |λ|": s["abs_eigenvalue_of_nearest_eigenvector"]}
+          "its |λ|": s["abs_eigenvalue_of_nearest_eigenvector"],
+          "nearest to shifts": s["min_distance_to_shift_orbit_over_top_eigenvectors"]}
          for r in results for step, s in r["snapshots"].items()],
         title="[DS] Fig 6: top |λ| of the operator per snapshot (Arnoldi)",
     )  # fmt: skip
@@ -119,6 +123,9 @@ def _spectrum(model, params, data, config):
     mags = np.abs(values)
     k = len(data)
     distances = spectral.distance_to_span(vectors, data)
+    # Memorization up to translation ([DS] issue 13): D commutes with shifts by its total
+    # stride 8, so the span of X and its 8-pixel shifts is where a fixed image's copies live.
+    orbit = orbit_distances(vectors, data, stride=TOTAL_STRIDE)["orbit"]
     return {
         "loss": float(mse(model.apply, params, data)),
         "top_abs_eigenvalues": mags,
@@ -127,6 +134,8 @@ def _spectrum(model, params, data, config):
         "top_k_eigenvector_distance_to_span": distances[:k],
         "min_distance_to_span_over_top_eigenvectors": float(distances.min()),
         "abs_eigenvalue_of_nearest_eigenvector": float(mags[distances.argmin()]),
+        "top_k_eigenvector_distance_to_shift_orbit": orbit[:k],
+        "min_distance_to_shift_orbit_over_top_eigenvectors": float(orbit.min()),
     }
 
 
