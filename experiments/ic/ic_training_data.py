@@ -8,7 +8,7 @@ the R² of the least-squares fit of f(x) by the training images on inputs orthog
 them) and App O (Figs 42–43: one CIFAR-10 image — shallow CNNs give the identity, FCNs fall
 to noise (H0) or paint the training image everywhere (deep)).
 
-    memjax run ic-training-data                   # quick: ~2 min CPU time
+    memjax run ic-training-data                   # quick: 6 min CPU time (7 min wall, loaded)
     memjax run ic-training-data --preset paper    # 128 ch / width 2,048 / 3,072, 2M SGD steps
 
 Quick preset: CNNs with the project's Q-CNN recipe (zero biases, U(±1/√fan_in), Adam 3e-4) at
@@ -16,6 +16,13 @@ Quick preset: CNNs with the project's Q-CNN recipe (zero biases, U(±1/√fan_in
 Chosen where the paper is silent: MNIST test images 0 ('7'), 18 ('3'), 3 ('0') as training
 digits (App K) and 0, 1, 2 for App L; CIFAR-10 test image 12 (a dog, the claims file's
 cifar10_12_5.png) standardised with mean 0.47 and std 0.25 over all pixels (unstated).
+
+Measured (quick): corr_id(ρ=0) per seed at depth 3 / 12: '7' 0.91, 0.91 / 0.09, 0.05; '3'
+0.91, 0.93 / 0.14, 0.07; '0' 0.93, 0.93 / 0.09, 0.10 (depth-12 losses 1.5–3.2e-3, just above
+the 1e-3 fit line). App L: median R² of outputs on inputs orthogonal to the digits, ReLU H9
+0.98 (2 digits) / 0.99 (3) — but H9 does not fit several digits in 1,000 SGD steps (loss
+0.15 / 0.30) — vs CNN depth 3 −0.02 / 0.00. CIFAR dog: CNN-3 corr_id(ρ=0) 0.45 (16 channels,
+loss 3.5e-3: not the identity yet), H0 |corr| ≤ 0.01, ReLU H3 corr_const 0.96.
 """
 
 from __future__ import annotations
