@@ -15,9 +15,11 @@ n < d), so truncating to k = n should cost nothing and k < n should. The paper's
 
 Data: the quick preset uses the shipped MNIST sample (28 ones; 1×28×28 zero-padded to 32×32,
 since D's three stride-2 convs and ×8 upsampling need a multiple of 8) and a smaller D_{16,32}
-so that each set trains in seconds. ``data.cifar_dir`` (an extracted ``cifar-10-batches-py``)
-makes part 2 use the paper's single-class CIFAR-10 training sets; ``data.mnist_dir`` (a folder
-with the MNIST IDX files, e.g. ``../shared/data/mnist``) gives larger MNIST sets.
+so that each set trains in seconds. ``data.full_data`` (on in the paper preset) reads CIFAR-10
+from ``data.data_dir`` (default ``$MEMJAX_DATA``, else ``~/.cache/memjax``; fetch it with
+``memjax data download cifar10``) for the paper's single-class training sets, and says which
+command to run when it is missing; ``data.mnist_dir`` (a folder with the MNIST IDX files, e.g.
+``../shared/data/mnist``) gives larger MNIST sets.
 
     memjax run ds-larger-sets                   # quick: ~2.5 min on an idle 2-core CPU
     memjax run ds-larger-sets --preset paper    # D_{64,128}, 20,000 steps
@@ -48,7 +50,7 @@ import ml_collections
 import numpy as np
 
 from memjax import plotting, runs, spectral
-from memjax.data import load_sample, read_cifar10_batches, read_mnist, to_float
+from memjax.data import load_dataset, load_sample, read_mnist, to_float
 from memjax.data.sample import SHIPPED_ONE_PER_CLASS
 from memjax.experiment import Experiment, Run
 from memjax.models import ConvAutoencoder, downsampling_layers
@@ -74,8 +76,9 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
         "table1_filters": (16, 32) if quick else (64, 128),  # (a, b) of D_{a,b}
     })  # fmt: skip
     config.data = ml_collections.ConfigDict({
-        "cifar_dir": "", "mnist_dir": "", "fig9_images": SHIPPED_ONE_PER_CLASS,
-        # part 2: one class; CIFAR-10 dogs (5) with cifar_dir, else MNIST ones (1)
+        "full_data": not quick, "data_dir": "", "mnist_dir": "",
+        "fig9_images": SHIPPED_ONE_PER_CLASS,
+        # part 2: one class; CIFAR-10 dogs (5) with full_data, else MNIST ones (1)
         "table1_class_label": -1, "table1_set_sizes": (4, 12, 28) if quick else (2000, 5000),
     })  # fmt: skip
     rate = 1e-3 if quick else 1e-4
@@ -114,8 +117,8 @@ def _network(filters, channels, convs_after_up):
 
 def _fig9(run):
     config = run.config
-    if config.data.cifar_dir:
-        images, labels = read_cifar10_batches(config.data.cifar_dir, ("test_batch",))
+    if config.data.full_data:
+        images, labels = load_dataset("cifar10", "test", config.data.data_dir or None)
         images = images[[int(np.flatnonzero(labels == c)[0]) for c in range(10)]]
     else:
         images = load_sample("cifar10")[0][list(config.data.fig9_images)]
@@ -146,9 +149,8 @@ def _fig9(run):
 def _class_sets(data_config):
     """Part 2's single-class images (float, 32×32) and where they came from."""
     label = data_config.table1_class_label
-    if data_config.cifar_dir:
-        batches = tuple(f"data_batch_{i}" for i in range(1, 6))
-        images, labels = read_cifar10_batches(data_config.cifar_dir, batches)
+    if data_config.full_data:
+        images, labels = load_dataset("cifar10", "train", data_config.data_dir or None)
         label = 5 if label < 0 else label
         return to_float(images[labels == label]), f"CIFAR-10 train, label {label}"
     if data_config.mnist_dir:

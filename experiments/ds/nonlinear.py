@@ -8,10 +8,11 @@ it correlates with most (centred correlation) and to its own input. The paper: N
 training image for every input (strong attractors), NLND approximates the identity.
 
 The shipped sample (the first 20 CIFAR-10 test images) has no bird or deer, so part 2 uses
-the 8 classes it has; with ``data.cifar_dir`` set to an extracted ``cifar-10-batches-py`` it
-uses the first test image of each of the 10 classes, as the paper does. The convs after the ×8
-upsampling are not in the text (``model.convs_after_up``); biases are off as in the linear nets
-(``model.use_bias``; PyTorch's default would be on).
+the 8 classes it has; with ``data.full_data`` (on in the paper preset; CIFAR-10 from
+``data.data_dir``, default ``$MEMJAX_DATA`` or ``~/.cache/memjax``, fetched by ``memjax data
+download cifar10``) it uses the first test image of each of the 10 classes, as the paper does.
+The convs after the ×8 upsampling are not in the text (``model.convs_after_up``); biases are
+off as in the linear nets (``model.use_bias``; PyTorch's default would be on).
 
     memjax run ds-nonlinear                   # quick: 32 filters, 2000 steps, ~1.5 min on CPU
     memjax run ds-nonlinear --preset paper    # NLD_{128,128}, 20,000 steps
@@ -36,7 +37,7 @@ import ml_collections
 import numpy as np
 
 from memjax import probes, runs
-from memjax.data import read_cifar10_batches, to_float
+from memjax.data import load_dataset, to_float
 from memjax.data.sample import CIFAR10_CLASSES, SHIPPED_ONE_PER_CLASS, load_sample
 from memjax.experiment import Experiment, Run
 from memjax.models import ConvAutoencoder, downsampling_layers
@@ -54,7 +55,9 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     config.data = ml_collections.ConfigDict({
         "single_image": 3,  # shipped CIFAR-10 test image 3, a plane (Fig 7)
         "training_set": SHIPPED_ONE_PER_CLASS,
-        "cifar_dir": "",  # a cifar-10-batches-py folder: one test image of each of 10 classes
+        # the downloaded CIFAR-10 test set: one image of each of the 10 classes
+        "full_data": not quick,
+        "data_dir": "",
         "num_test_inputs": 8 if quick else 32,
     })  # fmt: skip
     config.train = runs.as_config(TrainConfig("adam", 1e-4, max_steps=2000 if quick else 20000))
@@ -76,6 +79,7 @@ def network(model_config, downsample: bool) -> ConvAutoencoder:
 
 def science(run: Run) -> dict:
     config, a = run.config, run.config.model.filters
+    training, unseen = _training_set(config)  # first: a missing dataset stops before training
     label = int(load_sample("cifar10")[1][config.data.single_image])
     if CIFAR10_CLASSES[label] != "plane":
         print(f"note: image {config.data.single_image} is a {CIFAR10_CLASSES[label]}")
@@ -91,7 +95,6 @@ def science(run: Run) -> dict:
         metrics["fig7_single_image"][name] = summary
         rows += probes.summary_rows(f"{name} (Fig 7)", summary)
 
-    training, unseen = _training_set(config)
     tests = probes.probe_inputs(run.keys["probes"], config.data.num_test_inputs,
                                 training.shape[1:], unseen)  # fmt: skip
     summary, _ = probes.train_and_probe(
@@ -108,8 +111,8 @@ def science(run: Run) -> dict:
 
 def _training_set(config):
     """Part 2's training images and the unseen images to test with."""
-    if config.data.cifar_dir:
-        test_images, test_labels = read_cifar10_batches(config.data.cifar_dir, ("test_batch",))
+    if config.data.full_data:
+        test_images, test_labels = load_dataset("cifar10", "test", config.data.data_dir or None)
         first = [int(np.flatnonzero(test_labels == c)[0]) for c in range(10)]
         unseen = np.delete(test_images[:200], [i for i in first if i < 200], axis=0)
         return to_float(test_images[first]), to_float(unseen)
