@@ -42,8 +42,11 @@ MARK = {"reproduced": "✓", "not reproduced": "✗", "unfit": "!", "no criterio
         "not measured": "?"}  # fmt: skip
 
 
-def measure(names: list[str]) -> dict:
-    """Runs the quick presets of ``names``; returns {name: result} and keeps the figures."""
+def measure(names: list[str], save=None) -> dict:
+    """Runs the quick presets of ``names``; returns {name: result} and keeps the figures.
+
+    ``save(results)`` is called after each experiment, so an interrupted run keeps what it
+    measured."""
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in names:
@@ -70,6 +73,8 @@ def measure(names: list[str]) -> dict:
             if name in GALLERY and (workdir / GALLERY[name]).is_file():
                 GALLERY_DIR.mkdir(parents=True, exist_ok=True)
                 shutil.copy(workdir / GALLERY[name], GALLERY_DIR / f"{name}.png")
+            if save is not None:
+                save(results)
     return results
 
 
@@ -134,12 +139,16 @@ def main() -> None:
     if not args.no_run:
         names = args.only or list(experiment.registry())
         device = f"{jax.default_backend()} ({jax.devices()[0].device_kind})"
-        new = measure(names)
-        for result in new.values():
-            result["device"] = device
-            result["measured"] = datetime.date.today().isoformat()
-        old |= new
-        RESULTS.write_text(json.dumps({"experiments": old}, indent=1, ensure_ascii=False) + "\n")
+
+        def save(new):
+            for result in new.values():
+                result.setdefault("device", device)
+                result.setdefault("measured", datetime.date.today().isoformat())
+            merged = old | new
+            RESULTS.write_text(json.dumps({"experiments": merged}, indent=1,
+                                          ensure_ascii=False) + "\n")  # fmt: skip
+
+        old |= measure(names, save)
     update_readme(readme_table(old))
 
 
