@@ -106,6 +106,7 @@ def _comparisons(result: dict) -> str:
     for c in result["comparisons"]:
         ours = _short(c["ours"])
         paper = "—" if c["paper"] is None else _short(c["paper"])
+        paper = {"below": "< ", "above": "> "}.get(c["kind"], "") + paper
         parts.append(f"{MARK[c['status']]} {c['label']}: {ours} (paper {paper})")
     not_fitted = result["summary"].get("models_not_fitted", [])
     if not_fitted:
