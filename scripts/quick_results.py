@@ -35,7 +35,6 @@ GALLERY = {
     "ds-spectra": "spectra.png",
     "mo1-depth-sweep": "depth_sweep.png",
     "mo2-swiss-roll": "basins.png",
-    "ic-cnn-depth": "heatmaps_corr.png",
     "inv-fig2": "fig2.png",
 }
 MARK = {"reproduced": "✓", "not reproduced": "✗", "unfit": "!", "no criterion": "·",
