@@ -29,7 +29,7 @@ import jax
 import ml_collections
 import numpy as np
 
-from memjax.train import History
+from memjax.train import History, atomic_write
 
 
 def to_jsonable(value):
@@ -88,7 +88,7 @@ def save_model(path: Path, model, params, seeds: bool = False, history=None) -> 
     }
     if history is not None:
         record["history"] = _encode_history(history)
-    _atomic_write(Path(path), flax.serialization.msgpack_serialize(record))
+    atomic_write(Path(path), flax.serialization.msgpack_serialize(record))
 
 
 @dataclasses.dataclass(eq=False)  # hashed by identity: `saved.apply` can key a jit cache
@@ -203,14 +203,6 @@ def _decode(value):
             cls = getattr(cls, part)
         return cls(**{k: _decode(v) for k, v in value["fields"].items()})
     return value
-
-
-def _atomic_write(path: Path, data: bytes) -> None:
-    part = path.with_name(path.name + ".part")
-    with open(part, "wb") as f:
-        f.write(data)
-        f.flush()
-    part.replace(path)
 
 
 def provenance(name: str, preset: str, config) -> dict:

@@ -646,10 +646,10 @@ def _write_checkpoint(path, fingerprint: dict, state: TrainState, record: _HostR
         "pending": np.asarray(record.pending, np.int64),
         "reported": record.reported,
     }
-    _atomic_write(Path(path), flax.serialization.msgpack_serialize(payload))
+    atomic_write(Path(path), flax.serialization.msgpack_serialize(payload))
 
 
-def _atomic_write(path: Path, data: bytes) -> None:
+def atomic_write(path: Path, data: bytes) -> None:
     """Writes ``data`` to ``path`` so that a reader (or a crash) never sees a partial file:
     a temporary file in the same folder, flushed to disk, then renamed over ``path``."""
     path.parent.mkdir(parents=True, exist_ok=True)

@@ -84,7 +84,7 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
 
 def science(run: Run) -> dict:
     config = run.config
-    x_hat = ic.standardize(load_sample("mnist")[0][config.data.train_index :][:1])
+    x_hat = ic.training_digit(config.data.train_index)
     inputs = ic.display_inputs(run.keys["patterns"])
     nets, models = {}, {}
     for depth in config.model.depths:

@@ -34,7 +34,6 @@ import numpy as np
 
 from memjax import identity as ic
 from memjax import plotting, runs
-from memjax.data import load_sample
 from memjax.experiment import Experiment, Run
 from memjax.probes import apply_batch
 from memjax.train import TrainConfig
@@ -80,7 +79,7 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
 
 def science(run: Run) -> dict:
     config = run.config
-    x_hat = ic.standardize(load_sample("mnist")[0][config.data.train_index :][:1])
+    x_hat = ic.training_digit(config.data.train_index)
     inputs = ic.display_inputs(run.keys["patterns"])
     batch = np.stack([x_hat[0], *inputs.values()])
     inits = {depth: _inits(run, x_hat, batch, depth) for depth in config.model.init_depths}

@@ -37,6 +37,7 @@ from memjax.identity.probes import (
     resize,
     rho_sweep,
     standardize,
+    training_digit,
 )
 from memjax.identity.theory import (
     centre_tap,
@@ -95,6 +96,7 @@ __all__ = [
     "similarity_classifier_error",
     "stage_boundaries",
     "standardize",
+    "training_digit",
     "theorem2_bound",
     "theorem2_pixel_errors",
     "top_singular_image",

@@ -32,6 +32,12 @@ def standardize(images: np.ndarray, mean: float = MNIST_MEAN, std: float = MNIST
     return (to_float(images) - np.float32(mean)) / np.float32(std)
 
 
+def training_digit(index: int) -> np.ndarray:
+    """``(1, 1, 28, 28)``: the shipped MNIST test image ``index``, standardized ([IC]'s one
+    training example)."""
+    return standardize(load_sample("mnist")[0][index:][:1])
+
+
 def _rows(images) -> np.ndarray:
     images = np.asarray(images, np.float64)
     return images.reshape(len(images), -1)
