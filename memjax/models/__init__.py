@@ -16,6 +16,14 @@ from memjax.models.fc import MLPAutoencoder, ResidualMLP, SingleLayerFC
 from memjax.models.initializers import INITIALIZERS, get_initializer
 from memjax.models.two_layer import RandomFeatureAutoencoder, contractive_interpolant, fit_readout
 from memjax.models.unet import UNet
+from memjax.models.vgg import (
+    ConvDecoder,
+    VGGMini,
+    decoder_layers,
+    max_pool_2x2,
+    unpool_2x2,
+    vgg_conv_filters,
+)
 
 __all__ = [
     "ACTIVATIONS",
@@ -23,22 +31,28 @@ __all__ = [
     "MLPAutoencoder",
     "Conv",
     "ConvAutoencoder",
+    "ConvDecoder",
     "DeepConvStack",
     "RandomFeatureAutoencoder",
     "ResidualMLP",
     "SingleLayerFC",
     "UNet",
     "Upsample",
+    "VGGMini",
     "contractive_interpolant",
     "d1_layers",
     "d2_layers",
+    "decoder_layers",
     "downsampling_layers",
     "fit_readout",
     "get_initializer",
+    "max_pool_2x2",
     "network_d_layers",
     "network_ds",
     "network_ds_identity_params",
     "network_ds_layers",
     "output_shape",
     "stride1_stack_layers",
+    "unpool_2x2",
+    "vgg_conv_filters",
 ]
