@@ -10,6 +10,7 @@ also exposes the entries that the architecture forces to zero.
 One calling convention for every function on a network::
 
     operator(apply, x0, *, params=None, seeds=False, chunk_size=256)  -> (d, d) | (S, d, d)
+    seed_spectra(apply, x0, *, params, mask=None)                     -> [Spectrum] per seed
     top_eigenvalues(apply, x0, k=16, *, params=None, seeds=False, ...) -> Spectrum
     top_singular_values(apply, x0, k=16, *, params=None, seeds=False, ...) -> SingularTriplets
     spectral_radius(apply, points, *, params=None, krylov_dim=32, ...)  -> (P,)
@@ -32,14 +33,21 @@ import functools
 import math
 import warnings
 from collections.abc import Callable
-from typing import Any
+from typing import Any, TypedDict, Unpack
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from memjax.models.conv import Conv, ConvAutoencoder, Upsample
-from memjax.spectral import RitzPairs, SingularTriplets, Spectrum, _compose, krylov_eigs
+from memjax.spectral import (
+    RitzPairs,
+    SingularTriplets,
+    Spectrum,
+    _compose,
+    eigenspectrum,
+    krylov_eigs,
+)
 from memjax.train import SCAN_FLOP_LIMIT
 
 
@@ -148,6 +156,23 @@ def operator(
     return _operator_jit(flat, params, x0.ravel(), chunk_size, seeds)
 
 
+def seed_spectra(apply: Callable, x0: jax.Array, *, params: Any, mask=None) -> list[Spectrum]:
+    """The dense eigenspectrum of each seed's operator, for seeds trained together.
+
+    :func:`operator` with ``seeds=True`` (one vmapped program), then
+    :func:`memjax.spectral.eigenspectrum` of each ``(d, d)`` matrix on the host. ``mask``
+    (``(S,)`` booleans, e.g. ``Run.fits[name].mask``) keeps only the seeds where it is True: an
+    untrained net's spectrum says nothing about memorization. Memory: ``S`` dense operators.
+
+    Returns:
+      One :class:`memjax.spectral.Spectrum` per kept seed, in seed order.
+    """
+    operators = np.asarray(operator(apply, x0, params=params, seeds=True))
+    if mask is not None:
+        operators = operators[np.asarray(mask, bool)]
+    return [eigenspectrum(a) for a in operators]
+
+
 @dataclasses.dataclass(frozen=True)
 class _JacobianProduct:
     """``make_matvec`` for :func:`memjax.spectral.krylov_eigs`: ``v ↦ J v`` or, for singular
@@ -209,7 +234,17 @@ def _costly_with_convolutions(product, tree, signature) -> bool:
 
 
 def _krylov(
-    product, operand, batched, k, krylov_dim, tol, max_restarts, key, loop, symmetric
+    product,
+    operand,
+    batched,
+    k,
+    krylov_dim,
+    tol,
+    max_restarts,
+    key,
+    loop,
+    symmetric,
+    stacklevel=3,
 ) -> RitzPairs:
     """Runs :func:`memjax.spectral.krylov_eigs` on ``product`` at one problem, or at ``B``
     with ``batched = (params_axis, x_axis)`` (``(0, None)``: seeds, ``(None, 0)``: points)."""
@@ -237,7 +272,7 @@ def _krylov(
             f"did not reach tol={tol} in {max_restarts} restarts (largest residual "
             f"{float(np.max(pairs.residuals)):.1e}); raise max_restarts or krylov_dim",
             RuntimeWarning,
-            stacklevel=3,
+            stacklevel=stacklevel,
         )
     return pairs
 
@@ -247,18 +282,23 @@ def _check_k(k, d, kind):
         raise ValueError(f"k must be between 1 and d - 2 = {d - 2} {kind}, got {k}")
 
 
+class KrylovOptions(TypedDict, total=False):
+    """The keyword options of :func:`top_eigenvalues` and :func:`top_singular_values`: the
+    calling convention (``params``, ``seeds``, as for :func:`operator`) and the Krylov solver's
+    settings (``krylov_dim``, ``tol``, ``max_restarts``, ``key``, ``loop``, documented at
+    :func:`top_eigenvalues`; defaults ``None``, ``1e-6``, ``100``, ``PRNGKey(0)``, ``"auto"``)."""
+
+    params: Any
+    seeds: bool
+    krylov_dim: int | None
+    tol: float
+    max_restarts: int
+    key: jax.Array | None
+    loop: str
+
+
 def top_eigenvalues(
-    apply: Callable,
-    x0: jax.Array,
-    k: int = 16,
-    *,
-    params: Any = None,
-    seeds: bool = False,
-    krylov_dim: int | None = None,
-    tol: float = 1e-6,
-    max_restarts: int = 100,
-    key: jax.Array | None = None,
-    loop: str = "auto",
+    apply: Callable, x0: jax.Array, k: int = 16, **options: Unpack[KrylovOptions]
 ) -> Spectrum:
     """The ``k`` largest-magnitude eigenpairs of the Jacobian at ``x0``, from jvps alone.
 
@@ -284,19 +324,26 @@ def top_eigenvalues(
       positive imaginary part first), NumPy: ``values`` ``(k,)`` complex, ``vectors``
       ``(d, k)`` complex unit vectors (with seeds, a leading ``S`` axis on both).
     """
-    flat, x0 = _prepare(apply, x0, params, seeds)
-    d = x0.size
-    _check_k(k, d, "(top_eigenvalues)")
-    out = jax.eval_shape(flat, params if not seeds else jax.tree.map(lambda a: a[0], params),
-                         x0.ravel())  # fmt: skip
-    if out.shape != (d,):
-        raise ValueError(f"eigenvalues need a square Jacobian: apply maps {d} inputs to "
-                         f"{out.shape[0]} outputs (use top_singular_values)")  # fmt: skip
-    pairs = _krylov(_JacobianProduct(flat, gram=False), (params, x0.ravel()),
-                    (0, None) if seeds else None, k, krylov_dim, tol, max_restarts, key, loop,
-                    symmetric=False)  # fmt: skip
+    _, _, pairs = _top_pairs(apply, x0, k, symmetric=False, **options)
     values = np.asarray(pairs.values).astype(np.complex128)
     return Spectrum(values, np.asarray(pairs.vectors).astype(np.complex128))
+
+
+def _top_pairs(apply, x0, k, *, symmetric, params=None, seeds=False, krylov_dim=None, tol=1e-6,
+               max_restarts=100, key=None, loop="auto"):  # fmt: skip
+    """The Krylov solve behind :func:`top_eigenvalues` (``J``) and, with ``symmetric``,
+    :func:`top_singular_values` (``JᵀJ``): ``(flat apply, x0, RitzPairs)``."""
+    flat, x0 = _prepare(apply, x0, params, seeds)
+    d = x0.size
+    _check_k(k, d, "(top_singular_values)" if symmetric else "(top_eigenvalues)")
+    one = params if not seeds else jax.tree.map(lambda a: a[0], params)
+    if not symmetric and (out := jax.eval_shape(flat, one, x0.ravel())).shape != (d,):
+        raise ValueError(f"eigenvalues need a square Jacobian: apply maps {d} inputs to "
+                         f"{out.shape[0]} outputs (use top_singular_values)")  # fmt: skip
+    pairs = _krylov(_JacobianProduct(flat, gram=symmetric), (params, x0.ravel()),
+                    (0, None) if seeds else None, k, krylov_dim, tol, max_restarts, key, loop,
+                    symmetric=symmetric, stacklevel=4)  # fmt: skip
+    return flat, x0, pairs
 
 
 @functools.partial(jax.jit, static_argnames=("flat", "seeds"))
@@ -311,17 +358,7 @@ def _images(flat, params, x, vectors, seeds):
 
 
 def top_singular_values(
-    apply: Callable,
-    x0: jax.Array,
-    k: int = 16,
-    *,
-    params: Any = None,
-    seeds: bool = False,
-    krylov_dim: int | None = None,
-    tol: float = 1e-6,
-    max_restarts: int = 100,
-    key: jax.Array | None = None,
-    loop: str = "auto",
+    apply: Callable, x0: jax.Array, k: int = 16, **options: Unpack[KrylovOptions]
 ) -> SingularTriplets:
     """The ``k`` largest singular triplets of the Jacobian at ``x0``, from a jvp and a vjp.
 
@@ -343,11 +380,8 @@ def top_singular_values(
       NumPy: ``(d_out, k)``, ``(k,)``, ``(k, d)`` (with seeds, a leading ``S`` axis on each).
       A column of ``u`` is zero where ``s`` is exactly 0.
     """
-    flat, x0 = _prepare(apply, x0, params, seeds)
-    _check_k(k, x0.size, "(top_singular_values)")
-    pairs = _krylov(_JacobianProduct(flat, gram=True), (params, x0.ravel()),
-                    (0, None) if seeds else None, k, krylov_dim, tol, max_restarts, key, loop,
-                    symmetric=True)  # fmt: skip
+    flat, x0, pairs = _top_pairs(apply, x0, k, symmetric=True, **options)
+    params, seeds = options.get("params"), options.get("seeds", False)
     images = np.asarray(_images(flat, params, x0.ravel(), pairs.vectors, seeds), np.float64)
     s = np.linalg.norm(images, axis=-2)
     # Sorting by the refined σ fixes the rare swap of two nearly equal Ritz values.

@@ -279,3 +279,21 @@ def test_krylov_solvers_run_in_true_float32_whatever_the_default_precision():
         with jax.default_matmul_precision("bfloat16"):
             jaxpr = str(jax.make_jaxpr(program)(params))
         assert set(re.findall(r"precision=\(?([\w.]+)", jaxpr)) == {"Precision.HIGHEST"}, name
+
+
+def test_seed_spectra_are_each_seeds_dense_spectrum_and_mask_drops_seeds():
+    # apply(params, x) = params @ x with two "seeds": diag(3, 2, 1) and a rotation by 90°.
+    mats = jnp.stack([jnp.diag(jnp.array([3.0, 2.0, 1.0])),
+                      jnp.array([[0.0, -1.0, 0.0], [1.0, 0.0, 0.0], [0.0, 0.0, 0.5]])])  # fmt: skip
+    both = memjax.operator.seed_spectra(jnp.matmul, jnp.ones(3), params=mats)
+    np.testing.assert_allclose(both[0].magnitudes, [3, 2, 1], rtol=1e-6)
+    np.testing.assert_allclose(both[1].magnitudes, [1, 1, 0.5], rtol=1e-6)  # the pair ±i
+    np.testing.assert_allclose(sorted(both[1].values[:2].imag), [-1, 1], atol=1e-6)
+    kept = memjax.operator.seed_spectra(jnp.matmul, jnp.ones(3), params=mats, mask=[False, True])
+    assert len(kept) == 1
+    np.testing.assert_array_equal(kept[0].values, both[1].values)
+
+
+def test_krylov_solvers_refuse_an_unknown_option():
+    with pytest.raises(TypeError, match="tolerance"):
+        top_eigenvalues(lambda v: v, jnp.ones(60), k=4, tolerance=1e-3)
