@@ -79,6 +79,50 @@ def make_optimizer(
     return OPTIMIZERS[name](learning_rate)
 
 
+def make_transform(config: TrainConfig, injectable: bool = False) -> optax.GradientTransformation:
+    """The whole update rule of a config: its optimizer, the frozen parameters held fixed and
+    the learning-rate decay.
+
+    The decay scales the optimizer's update, so for SGD with momentum it is PyTorch's
+    ``MultiStepLR`` (``p -= lr_t · buf``, the momentum buffer carried across decays) and for
+    Adam a decayed step size. Frozen parameters get no update and no optimizer state
+    (``optax.multi_transform``). A config with neither is the bare optimizer, so its state
+    (and a checkpoint of it) keeps the form it always had.
+    """
+    tx = make_optimizer(config.optimizer, config.learning_rate, injectable)
+    if config.frozen:
+        tx = optax.multi_transform(
+            {"train": tx, "frozen": optax.set_to_zero()},
+            functools.partial(_frozen_labels, config.frozen),
+        )
+    if config.decay_steps:
+        boundaries = {int(step): config.decay_factor for step in config.decay_steps}
+        schedule = optax.piecewise_constant_schedule(1.0, boundaries)
+        tx = optax.chain(tx, optax.scale_by_schedule(schedule))
+    return tx
+
+
+def param_path(path) -> str:
+    """A parameter's pytree path as ``"params/Dense_0/kernel"``, the form ``frozen`` matches."""
+    return "/".join(str(getattr(k, "key", getattr(k, "idx", k))) for k in path)
+
+
+def _frozen_labels(patterns: tuple[str, ...], params):
+    names = [param_path(path) for path, _ in jax.tree_util.tree_leaves_with_path(params)]
+    # A typo in a pattern would otherwise train everything without a word.
+    unmatched = [p for p in patterns if not any(re.search(p, name) for name in names)]
+    if unmatched:
+        raise ValueError(
+            f"frozen patterns {unmatched} match no parameter; the parameters are {names}"
+        )
+
+    def label(path, _):
+        name = param_path(path)
+        return "frozen" if any(re.search(p, name) for p in patterns) else "train"
+
+    return jax.tree_util.tree_map_with_path(label, params)
+
+
 # TrainConfig.precision → JAX's matmul/convolution precision for float32 operands. "highest" is
 # true float32 on every backend; "tf32" is TensorFloat32 on NVIDIA GPUs (Precision.HIGH: XLA
 # allows TF32 up to it; 3 bfloat16 passes on TPUs); "default" is the backend's fastest float32
@@ -113,6 +157,16 @@ class TrainConfig:
       precision: matmul and convolution precision of the steps and the final loss, a key of
         ``PRECISIONS``: "highest" (true float32, the default: results do not depend on the
         backend's default), or "tf32"/"default" to trade accuracy for speed on GPUs and TPUs.
+      loss: a key of ``LOSSES``: "mse" (the reconstruction error of an autoencoder, or of any
+        targets given to :func:`train`) or "cross_entropy" (integer class targets; the model
+        returns logits).
+      decay_steps: update counts at which the learning rate is multiplied by
+        ``decay_factor`` ([IC] App A: ×0.2 at 30/60/80 % of training); one optimizer state
+        runs through all of them (see :func:`make_transform`).
+      decay_factor: the factor applied at each of ``decay_steps``.
+      frozen: regular expressions; a parameter whose path (:func:`param_path`, e.g.
+        ``"params/Dense_0/kernel"``) matches one of them (``re.search``) keeps its initial
+        value ([IC] Fig 12 trains the bottom layer only).
     """
 
     optimizer: str = "adam"
@@ -126,9 +180,24 @@ class TrainConfig:
     progress: bool = True
     nonfinite: str = "raise"
     precision: str = "highest"
+    loss: str = "mse"
+    decay_steps: tuple[int, ...] = ()
+    decay_factor: float = 1.0
+    frozen: tuple[str, ...] = ()
 
     def __post_init__(self):
         make_optimizer(self.optimizer, self.learning_rate)  # validates both
+        if self.loss not in LOSSES:
+            raise ValueError(f"loss must be one of {', '.join(LOSSES)}, got {self.loss!r}")
+        if any(s < 1 for s in self.decay_steps):
+            raise ValueError(f"decay_steps must be positive step counts, got {self.decay_steps}")
+        if not 0 < self.decay_factor <= 1:
+            raise ValueError(f"decay_factor must be in (0, 1], got {self.decay_factor}")
+        for pattern in self.frozen:
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise ValueError(f"frozen pattern {pattern!r} is not a regex: {error}") from None
         if self.max_steps < 0:
             raise ValueError(f"max_steps must be non-negative, got {self.max_steps}")
         if self.decrease_window < 1:
@@ -145,6 +214,8 @@ class TrainConfig:
                 f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
             )
         object.__setattr__(self, "snapshot_steps", tuple(sorted(set(self.snapshot_steps))))
+        object.__setattr__(self, "decay_steps", tuple(sorted(int(s) for s in self.decay_steps)))
+        object.__setattr__(self, "frozen", tuple(self.frozen))
 
 
 class TrainState(NamedTuple):
@@ -177,18 +248,31 @@ class History(NamedTuple):
     snapshots: dict
 
 
-def mse(apply: Callable, params, data: jax.Array) -> jax.Array:
-    """Mean squared reconstruction error over all examples and entries ([DS] §2)."""
+def mse(apply: Callable, params, data: jax.Array, targets: jax.Array | None = None) -> jax.Array:
+    """Mean squared error of ``apply`` on every example against ``targets`` (default: the
+    inputs themselves, an autoencoder's reconstruction error, [DS] §2), over all entries."""
     recon = jax.vmap(lambda x: apply(params, x))(data)
-    return jnp.mean((recon - data) ** 2)
+    return jnp.mean((recon - (data if targets is None else targets)) ** 2)
+
+
+def cross_entropy(apply: Callable, params, data: jax.Array, targets: jax.Array) -> jax.Array:
+    """Mean softmax cross-entropy of the logits ``apply`` gives each example against its
+    integer class in ``targets``."""
+    logits = jax.vmap(lambda x: apply(params, x))(data)
+    return jnp.mean(optax.softmax_cross_entropy_with_integer_labels(logits, targets))
+
+
+LOSSES: dict[str, Callable[..., jax.Array]] = {"mse": mse, "cross_entropy": cross_entropy}
 
 
 def _select(flag, new, old):
     return jax.tree.map(lambda a, b: jnp.where(flag, a, b), new, old)
 
 
-def _step(state: TrainState, data, limit, *, apply, tx, config: TrainConfig):
-    loss, grads = jax.value_and_grad(lambda p: mse(apply, p, data))(state.params)
+def _step(state: TrainState, batch, limit, *, apply, tx, config: TrainConfig):
+    data, targets = batch
+    loss_fn = LOSSES[config.loss]
+    loss, grads = jax.value_and_grad(lambda p: loss_fn(apply, p, data, targets))(state.params)
     active = ~state.stopped & (state.step < limit)
     nonfinite = ~jnp.isfinite(loss)
     # Each rule is off at 0; a disabled decrease rule must not fire when Adam's loss rises.
@@ -218,7 +302,7 @@ def _make_chunk(
     model: nn.Module, config: TrainConfig, steps: int, n_seeds: int | None, injectable: bool
 ):
     """The compiled chunk of ``steps`` steps, cached so repeated runs do not recompile."""
-    tx = make_optimizer(config.optimizer, config.learning_rate, injectable)
+    tx = make_transform(config, injectable)
     step = functools.partial(_step, apply=model.apply, tx=tx, config=config)
     if n_seeds is not None:
         step = jax.vmap(step, in_axes=(0, None, None))
@@ -226,15 +310,15 @@ def _make_chunk(
     def any_active(state, limit):
         return jnp.any(~state.stopped & (state.step < limit))
 
-    def chunk(state, data, limit):
+    def chunk(state, batch, limit):
         # Inside the traced function, so the jaxpr carries the precision whatever the caller's
         # default_matmul_precision context is.
         with jax.default_matmul_precision(PRECISIONS[config.precision]):
-            return steps_of(state, data, limit)
+            return steps_of(state, batch, limit)
 
-    def steps_of(state, data, limit):
+    def steps_of(state, batch, limit):
         if steps == 1:  # straight-line code: no loop for XLA:CPU to slow down
-            state, loss = step(state, data, limit)
+            state, loss = step(state, batch, limit)
             return state, loss[..., None]
 
         # A while loop, not a scan: once every run has stopped or reached `limit` (a
@@ -242,10 +326,10 @@ def _make_chunk(
         # chunk costs 10 steps, and no skipped iteration copies the state.
         def body(carry):
             i, state, losses = carry
-            state, loss = step(state, data, limit)
+            state, loss = step(state, batch, limit)
             return i + 1, state, losses.at[..., i].set(loss)
 
-        losses = jnp.full(jnp.shape(state.step) + (steps,), jnp.nan, data.dtype)
+        losses = jnp.full(jnp.shape(state.step) + (steps,), jnp.nan, batch[0].dtype)
         _, state, losses = jax.lax.while_loop(
             lambda carry: (carry[0] < steps) & any_active(carry[1], limit),
             body,
@@ -309,17 +393,17 @@ def xla_flops(fn: Callable, *args) -> float:
     return xla_cost(fn, *args).flops
 
 
-def step_cost(model: nn.Module, params, data) -> XlaCost:
+def step_cost(model: nn.Module, params, data, targets=None, loss: str = "mse") -> XlaCost:
     """:func:`xla_cost` of one gradient of the loss on ``data`` (``params`` may be shapes)."""
-    return xla_cost(jax.grad(lambda p: mse(model.apply, p, data)), params)
+    return xla_cost(jax.grad(lambda p: LOSSES[loss](model.apply, p, data, targets)), params)
 
 
-def step_flops(model: nn.Module, params, data) -> float:
+def step_flops(model: nn.Module, params, data, targets=None, loss: str = "mse") -> float:
     """FLOPs of one gradient of the loss on ``data`` (:func:`xla_flops`)."""
-    return step_cost(model, params, data).flops
+    return step_cost(model, params, data, targets, loss).flops
 
 
-def default_steps_per_call(model: nn.Module, params, data) -> int:
+def default_steps_per_call(model: nn.Module, params, data, targets=None, loss: str = "mse") -> int:
     """Steps per compiled call: 1 for costly steps with convolutions on CPU, else
     ``LOOP_STEPS`` (a ``lax.while_loop``), decided by the step's cost whatever the model class.
 
@@ -330,7 +414,7 @@ def default_steps_per_call(model: nn.Module, params, data) -> int:
     """
     if jax.default_backend() != "cpu":
         return LOOP_STEPS
-    cost = step_cost(model, params, data)
+    cost = step_cost(model, params, data, targets, loss)
     return 1 if cost.convolutions and cost.flops >= SCAN_FLOP_LIMIT else LOOP_STEPS
 
 
@@ -384,16 +468,20 @@ def train(
     config: TrainConfig,
     init_params=None,
     *,
+    targets=None,
     checkpoint: Checkpoint | None = None,
 ):
-    """Trains ``model`` to reconstruct ``data`` (full batch, MSE) from one seed.
+    """Trains ``model`` to reconstruct ``data`` (or to map it to ``targets``), full batch,
+    from one seed.
 
     Args:
-      key: PRNG key for the initialization.
+      key: PRNG key for the initialization (``None`` with ``init_params``).
       model: a Flax module acting on one example.
       data: ``(n, *example_shape)`` training examples; their dtype sets the parameters' dtype.
-      config: optimizer, budget, stop rules and precision.
+      config: loss, optimizer, schedule, frozen parameters, budget, stop rules and precision.
       init_params: start from these parameters instead of ``model.init(key, ...)``.
+      targets: ``(n, ...)`` what the model should output for each example under
+        ``config.loss`` (integer classes for "cross_entropy"); default: ``data`` itself.
       checkpoint: save the training state there periodically and resume from the file if it
         exists (see :class:`Checkpoint`).
 
@@ -404,7 +492,9 @@ def train(
       FloatingPointError: the loss became NaN or inf; the message gives step, loss and config.
       ValueError: the checkpoint file is unreadable or from another training run.
     """
-    return _train(key, model, data, config, init_params, n_seeds=None, checkpoint=checkpoint)
+    return _train(
+        key, model, data, config, init_params, None, targets=targets, checkpoint=checkpoint
+    )
 
 
 def train_seeds(
@@ -416,13 +506,16 @@ def train_seeds(
     learning_rates=None,
     devices=None,
     *,
+    targets=None,
     checkpoint: Checkpoint | None = None,
 ):
     """:func:`train` vmapped over a batch of keys, in one compiled program per chunk.
 
     Args:
+      keys: one key per run, or ``None`` when ``init_params`` gives every run's start.
       init_params: optional starting parameters with a leading axis as long as ``keys``
         (e.g. one initialization per init scale: a sweep of a same-shape hyperparameter).
+      targets: as :func:`train`, shared by all runs.
       learning_rates: optional rate per run (replaces ``config.learning_rate``).
       devices: spread the runs over these devices (their number must divide the number of
         runs): the run axis is sharded with ``NamedSharding`` over a 1-D mesh and the same
@@ -431,13 +524,28 @@ def train_seeds(
 
     Returns ``(params, history)`` whose leaves carry a leading seed axis.
     """
+    n_runs = count_runs(keys, init_params)
     return _train(
-        keys, model, data, config, init_params, len(keys), learning_rates, devices, checkpoint
-    )
+        keys, model, data, config, init_params, n_runs, learning_rates, devices,
+        targets=targets, checkpoint=checkpoint,
+    )  # fmt: skip
+
+
+def count_runs(keys, init_params) -> int:
+    """The number of runs: one per key, or else the leading axis of ``init_params``."""
+    if keys is not None:
+        return len(keys)
+    if init_params is None:
+        raise ValueError("train_seeds needs keys, or init_params with a leading run axis")
+    sizes = {np.shape(leaf)[0] if np.ndim(leaf) else None for leaf in jax.tree.leaves(init_params)}
+    if len(sizes) != 1 or None in sizes:
+        raise ValueError(f"init_params leaves must share one leading run axis, got sizes {sizes}")
+    return sizes.pop()
 
 
 def _shard_runs(state, data, devices):
-    """Places the run axis of ``state`` across ``devices``; ``data`` on all of them."""
+    """Places the run axis of ``state`` across ``devices``; ``data`` (a pytree: inputs and
+    targets) on all of them."""
     devices = list(devices)
     n_runs = np.shape(state.step)[0]
     if n_runs % len(devices):
@@ -474,31 +582,42 @@ def _train(
     n_seeds,
     learning_rates=None,
     devices=None,
+    *,
+    targets=None,
     checkpoint=None,
 ):
     data = jnp.asarray(data)
     if data.ndim < 2 or data.shape[0] < 1:
         raise ValueError(f"data must be (n, *example_shape) with n ≥ 1, got shape {data.shape}")
+    targets = _check_targets(data, targets, config.loss)
+    if key is None and init_params is None:
+        raise ValueError("give a key to initialize the model, or init_params")
     injectable = learning_rates is not None
-    tx = make_optimizer(config.optimizer, config.learning_rate, injectable)
+    tx = make_transform(config, injectable)
     if n_seeds is None:
         state = _init_state(key, model, data, tx, init_params)
+    elif key is None:  # every run's start is given
+        state = jax.vmap(lambda p: _init_state(None, model, data, tx, p))(init_params)
     else:
         state = jax.vmap(lambda k, p: _init_state(k, model, data, tx, p))(key, init_params)
     if injectable:
         rates = jnp.asarray(learning_rates, data.dtype)
         if rates.shape != (n_seeds,) or not bool(jnp.all(rates > 0)):
             raise ValueError(f"learning_rates must be {n_seeds} positive values, got {rates}")
-        state.opt_state.hyperparams["learning_rate"] = rates
+        opt_state = optax.tree_utils.tree_set(state.opt_state, learning_rate=rates)
+        state = state._replace(opt_state=opt_state)
     record = _HostRecord([], {}, list(config.snapshot_steps), np.zeros(np.shape(state.step), bool))
+    batch = (data, targets)  # targets None: the autoencoder's own inputs
     if checkpoint is not None:
-        fingerprint = _fingerprint(model, config, data, state, n_seeds)
+        fingerprint = _fingerprint(model, config, batch, state, n_seeds)
         if Path(checkpoint.path).exists():
             state, record = _read_checkpoint(checkpoint.path, fingerprint, state)
     if devices is not None and len(devices) > 1:
-        state, data = _shard_runs(state, data, devices)
+        state, batch = _shard_runs(state, batch, devices)
     one_run = state.params if n_seeds is None else jax.tree.map(lambda a: a[0], state.params)
-    steps = config.steps_per_call or default_steps_per_call(model, one_run, data)
+    steps = config.steps_per_call or default_steps_per_call(
+        model, one_run, data, targets, config.loss
+    )
     # Fields that do not change the compiled step are normalised so they share the cache.
     chunk_config = dataclasses.replace(
         config, snapshot_steps=(), progress=False, max_steps=0, nonfinite="raise"
@@ -521,7 +640,7 @@ def _train(
         limit = record.pending[0] if record.pending else config.max_steps
         if checkpoint is not None:  # end the chunk at the next checkpoint
             limit = min(limit, (done // checkpoint.every + 1) * checkpoint.every)
-        state, chunk_losses = chunk(state, data, jnp.asarray(limit, jnp.int32))
+        state, chunk_losses = chunk(state, batch, jnp.asarray(limit, jnp.int32))
         record.losses.append(np.asarray(chunk_losses))
         diverged = _nonfinite(state)
         if np.any(diverged & ~record.reported):
@@ -535,8 +654,26 @@ def _train(
         if not np.all(np.isnan(last)):
             bar.set_postfix(loss=f"{np.nanmin(last):.3e}", refresh=False)
     bar.close()
-    history = _history(state, record.losses, record.snapshots, model, data, config, n_seeds)
+    history = _history(state, record.losses, record.snapshots, model, batch, config, n_seeds)
     return state.params, history
+
+
+def _check_targets(data, targets, loss: str):
+    """``targets`` as an array checked against ``data`` and ``loss`` (``None`` stays None)."""
+    if targets is None:
+        if loss != "mse":
+            raise ValueError(f"loss {loss!r} needs targets (the autoencoder's own are for mse)")
+        return None
+    targets = jnp.asarray(targets)
+    if targets.shape[:1] != data.shape[:1]:
+        raise ValueError(
+            f"targets must have one entry per example: data {data.shape}, targets {targets.shape}"
+        )
+    if loss == "cross_entropy" and not jnp.issubdtype(targets.dtype, jnp.integer):
+        raise ValueError(f"cross_entropy targets must be integer classes, got {targets.dtype}")
+    if loss == "mse":
+        targets = targets.astype(data.dtype)
+    return targets
 
 
 def _progress(state) -> int:
@@ -569,18 +706,18 @@ def _nonfinite_message(state, losses, config, which):
 
 
 @functools.lru_cache(maxsize=64)
-def _final_loss(model: nn.Module, seeds: bool, precision: str):
+def _final_loss(model: nn.Module, seeds: bool, precision: str, loss_name: str):
     """The jitted loss of the returned parameters, cached like ``_make_chunk``: a fresh jit
     per run would recompile the forward pass every time (seconds for large nets)."""
 
-    def loss(params, data):
+    def loss(params, batch):
         with jax.default_matmul_precision(PRECISIONS[precision]):
-            return mse(model.apply, params, data)
+            return LOSSES[loss_name](model.apply, params, *batch)
 
     return jax.jit(jax.vmap(loss, in_axes=(0, None)) if seeds else loss)
 
 
-def _history(state, losses, snapshots, model, data, config, n_seeds):
+def _history(state, losses, snapshots, model, batch, config, n_seeds):
     if losses:
         all_losses = np.concatenate(losses, axis=-1)
         # Drop the columns where no seed was active: steps frozen at a snapshot limit.
@@ -588,7 +725,8 @@ def _history(state, losses, snapshots, model, data, config, n_seeds):
         all_losses = all_losses[..., ~np.all(np.isnan(per_step), axis=0)]
     else:
         all_losses = np.zeros((n_seeds, 0) if n_seeds else (0,))
-    final = _final_loss(model, n_seeds is not None, config.precision)(state.params, data)
+    final_loss = _final_loss(model, n_seeds is not None, config.precision, config.loss)
+    final = final_loss(state.params, batch)
     reasons = np.vectorize(STOP_REASONS.__getitem__, otypes=[object])(np.asarray(state.reason))
     return History(
         losses=all_losses,
@@ -619,11 +757,14 @@ def _digest(tree) -> str:
     return digest.hexdigest()
 
 
-def _fingerprint(model, config: TrainConfig, data, state: TrainState, n_seeds) -> dict:
+def _fingerprint(model, config: TrainConfig, batch, state: TrainState, n_seeds) -> dict:
     """What must match for a checkpoint to continue this run. The initial state covers the
     keys, ``init_params`` and per-run learning rates; ``progress`` only changes the display."""
     fields = dataclasses.asdict(config)
     del fields["progress"]
+    data, targets = batch
+    if targets is not None:
+        fields["targets sha256"] = _digest(targets)
     return {
         # Flax's repr lists every attribute; object addresses would differ between processes.
         "model": re.sub(r" at 0x[0-9a-fA-F]+", "", repr(model)),

@@ -148,11 +148,11 @@ def test_a_jitted_chunk_compiles_once_across_steps_and_runs():
         CONV, TrainConfig(max_steps=0, progress=False, steps_per_call=1), 1, None, False
     )
     assert chunk._cache_size() == 1
-    assert _final_loss(CONV, False, "highest")._cache_size() == 1
+    assert _final_loss(CONV, False, "highest", "mse")._cache_size() == 1
     train(jax.random.PRNGKey(5), CONV, DATA, _config(max_steps=40, steps_per_call=1))
     assert chunk._cache_size() == 1
     assert (
-        _final_loss(CONV, False, "highest")._cache_size() == 1
+        _final_loss(CONV, False, "highest", "mse")._cache_size() == 1
     )  # the final loss is not recompiled
 
 
@@ -236,9 +236,10 @@ def test_steps_and_final_loss_run_at_the_configured_precision(precision, expecte
     for steps in (1, 5):
         chunk = _make_chunk(model, config, steps, None, False)
         with jax.default_matmul_precision("bfloat16"):
-            assert _precisions(chunk, state, DATA, limit) == {expected}
+            assert _precisions(chunk, state, (DATA, None), limit) == {expected}
     with jax.default_matmul_precision("bfloat16"):
-        assert _precisions(_final_loss(model, False, precision), state.params, DATA) == {expected}
+        final_loss = _final_loss(model, False, precision, "mse")
+        assert _precisions(final_loss, state.params, (DATA, None)) == {expected}
     with pytest.raises(ValueError, match="precision must be one of highest, tf32, default"):
         TrainConfig(precision="fp8")
 
