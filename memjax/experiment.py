@@ -44,7 +44,7 @@ import ml_collections
 import numpy as np
 
 from memjax import runs
-from memjax.train import Checkpoint, TrainConfig, train, train_seeds
+from memjax.train import Checkpoint, TrainConfig, count_runs, train, train_seeds
 
 # The papers memjax reproduces, in the order `memjax list` shows them.
 PAPERS = {
@@ -371,6 +371,8 @@ class Run:
         block: str = "train",
         init_params=None,
         learning_rates=None,
+        seeds: bool = False,
+        targets=None,
         **changes,
     ):
         """Trains ``model`` on ``data``, saves its parameters as ``params_{name}.msgpack`` and
@@ -381,17 +383,23 @@ class Run:
           key: one seed (``memjax.train.train``), or
           keys: ``(n_seeds, 2)`` keys, all seeds vmapped (``memjax.train.train_seeds``);
             ``init_params`` then carries the seed axis too.
+          init_params: the starting parameters; with neither key nor keys, they are the whole
+            start (``seeds=True``: they carry a leading run axis, one vmapped run each).
+          targets: what the model should output for each example (the block's ``loss``
+            decides how it is scored); default: ``data``, an autoencoder.
           block: the config's train block; ``changes`` override its fields for this model.
 
         Returns:
           ``(params, history)`` as ``memjax.train``.
         """
-        if (key is None) == (keys is None) and init_params is None:
-            raise ValueError(f"train {name!r}: give exactly one of key= or keys=")
+        if key is not None and keys is not None:
+            raise ValueError(f"train {name!r}: give one of key= or keys=, not both")
+        if key is None and keys is None and init_params is None:
+            raise ValueError(f"train {name!r}: give key=, keys= or init_params=")
         if name in self.fits:
             raise ValueError(f"a model called {name!r} was already trained in this run")
         config = self.train_config(block, **changes)
-        seeds = keys is not None or learning_rates is not None
+        seeds = seeds or keys is not None or learning_rates is not None
         path = self.workdir / f"params_{name}.msgpack"
         if self.resume and path.is_file():  # trained before the interruption: reuse it exactly
             saved = runs.load_model(path)
@@ -400,7 +408,7 @@ class Run:
             self.params.append(path.name)
             return saved.params, saved.history
         shape = "×".join(map(str, np.shape(data)))
-        count = f", {len(keys)} seeds" if keys is not None else ""
+        count = f", {count_runs(keys, init_params)} runs" if seeds else ""
         checkpoint = None
         if self.checkpoint_every:
             # Survives an interruption; superseded by the params file once training ends.
@@ -410,11 +418,11 @@ class Run:
         print(f"train {name}: {type(model).__name__} on {shape}{count}{again}", flush=True)
         if seeds:
             params, history = train_seeds(keys, model, data, config, init_params=init_params,
-                                          learning_rates=learning_rates,
+                                          learning_rates=learning_rates, targets=targets,
                                           checkpoint=checkpoint)  # fmt: skip
         else:
             params, history = train(key, model, data, config, init_params=init_params,
-                                    checkpoint=checkpoint)  # fmt: skip
+                                    targets=targets, checkpoint=checkpoint)  # fmt: skip
         self.record_fit(name, history, block)
         self.save_params(name, model, params, seeds=seeds, history=history)
         if checkpoint is not None:
