@@ -1,4 +1,7 @@
-"""Figures: image grids, eigenvalue spectra, eigenvector images (matplotlib, Agg backend)."""
+"""Figures: image grids, eigenvalue spectra, eigenvector images, sweeps (matplotlib, Agg backend).
+
+Importing this module selects the Agg backend outside notebooks, so modules that draw with
+``matplotlib.pyplot`` import ``plt`` from here."""
 
 from __future__ import annotations
 
@@ -19,6 +22,34 @@ def save(fig, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def finish(
+    fig,
+    ax,
+    path: Path,
+    xlabel: str | None,
+    ylabel: str | None,
+    title: str | None = None,
+    log: bool = False,
+    legend: bool = True,
+    grid: str = "both",
+) -> None:
+    """The end every line and point plot here shares: axis labels, a log ``y`` axis if
+    ``log``, a light ``grid`` (``"both"``, ``"x"`` or ``"y"``), a small legend, the title, then
+    :func:`save`."""
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    if ylabel:
+        ax.set_ylabel(ylabel)
+    if log:
+        ax.set_yscale("log")
+    ax.grid(alpha=0.3, axis=grid)
+    if legend:
+        ax.legend(fontsize=7)
+    if title:
+        ax.set_title(title, fontsize=9)
+    save(fig, path)
 
 
 def to_display(image) -> np.ndarray:
@@ -92,15 +123,8 @@ def spectrum_plot(
         ax.plot(np.arange(1, values.size + 1), values, marker="o", ms=3, label=label)
     if threshold is not None:
         ax.axhline(threshold, color="gray", ls="--", lw=0.8, label=f"rank threshold {threshold}")
-    ax.set_xlabel("eigenvalue index (by magnitude)")
-    ax.set_ylabel("|λ|")
-    ax.set_yscale("log")
     ax.xaxis.get_major_locator().set_params(integer=True)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    if title:
-        ax.set_title(title, fontsize=10)
-    save(fig, path)
+    finish(fig, ax, path, "eigenvalue index (by magnitude)", "|λ|", title, log=True)
 
 
 def strip_plot(
@@ -118,13 +142,7 @@ def strip_plot(
         ax.scatter(i + jitter, points, s=14, alpha=0.7, color=f"C{i}")
         ax.hlines(np.median(points), i - 0.3, i + 0.3, color="k", lw=1.5)
     ax.set_xticks(range(len(values)), list(values), rotation=20, fontsize=8)
-    ax.set_ylabel(ylabel)
-    if log:
-        ax.set_yscale("log")
-    ax.grid(alpha=0.3, axis="y")
-    if title:
-        ax.set_title(title, fontsize=9)
-    save(fig, path)
+    finish(fig, ax, path, None, ylabel, title, log=log, legend=False, grid="y")
 
 
 def eigenvector_grid(
@@ -182,12 +200,70 @@ def sweep_plot(
     for j, (label, x) in enumerate((vlines or {}).items()):
         ax.axvline(x, color=f"C{len(values) + j}", ls=":", label=label)
     ax.set_xticks(sorted({x for by_x in values.values() for x in by_x}))
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    if log:
-        ax.set_yscale("log")
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    if title:
-        ax.set_title(title, fontsize=9)
+    finish(fig, ax, path, xlabel, ylabel, title, log=log)
+
+
+def eigenvector_pairs(
+    eigenvectors: dict[str, tuple[np.ndarray, np.ndarray]], path: Path, title: str | None = None
+) -> None:
+    """One row per label: the real and imaginary parts of its eigenvectors side by side, as
+    [DS] Fig 6 shows them (an all-black imaginary part is 0: a real eigenvector).
+
+    Args:
+      eigenvectors: ``{label: (real, imag)}``, each ``(k, C, H, W)`` as from
+        :func:`memjax.spectral.eigenvector_images`.
+    """
+    rows = [[part for pair in zip(re, im, strict=True) for part in pair]
+            for re, im in eigenvectors.values()]  # fmt: skip
+    columns = [f"v{i // 2 + 1} {('re', 'im')[i % 2]}" for i in range(max(map(len, rows)))]
+    image_grid(rows, list(eigenvectors), path, col_labels=columns, title=title)
+
+
+def snapshot_grid(
+    inputs,
+    outputs: dict[int, np.ndarray],
+    training,
+    path: Path,
+    title: str | None = None,
+    input_label: str = "inputs",
+) -> None:
+    """Outputs for the same inputs at several steps of training, above the training images:
+    a row of ``inputs``, a row ``step t →`` per entry of ``outputs`` (``{step: images}``),
+    and a row of ``training`` images."""
+    rows = [list(inputs), *(list(out) for out in outputs.values()), list(training)]
+    labels = [input_label, *(f"step {step} →" for step in outputs)]
+    labels.append("training image" if len(training) == 1 else "training images")
+    image_grid(rows, labels, path, title=title)
+
+
+def truncation_plot(
+    spectra: dict[str, np.ndarray],
+    errors: dict[str, dict[int, float]],
+    full: dict[str, float],
+    marks: dict[str, int],
+    path: Path,
+    threshold: float | None = None,
+    error_label: str = "training MSE",
+) -> None:
+    """A low-rank reading of trained operators ([DS] App D, Table 1): left, each label's |λ|
+    against the index with a dotted line at its ``marks`` (e.g. the number of training
+    images); right, the error after keeping the top ``k`` singular components
+    (``errors[label][k]``) against ``k``, dashed at the error with all components
+    (``full[label]``). One colour per label on both panels."""
+    fig, (ax_spec, ax_err) = plt.subplots(1, 2, figsize=(10, 3.8))
+    for label, mags in spectra.items():
+        (line,) = ax_spec.semilogy(np.arange(1, len(mags) + 1), np.maximum(mags, 1e-12), ".-",
+                                   label=label)  # fmt: skip
+        colour = line.get_color()
+        ax_spec.axvline(marks[label], color=colour, ls=":", lw=1)
+        ks = sorted(errors[label])
+        ax_err.loglog(ks, [errors[label][k] for k in ks], "o-", color=colour, label=label)
+        ax_err.axhline(full[label], color=colour, ls="--", lw=1)
+    if threshold is not None:
+        ax_spec.axhline(threshold, color="gray", lw=0.8)
+    ax_spec.set(xlabel="index (dotted: n)", ylabel="|λ|", title="operator spectrum")
+    ax_err.set(xlabel="k (top singular components kept)", ylabel=error_label,
+               title="SVD truncation (dashed: all components)")  # fmt: skip
+    ax_spec.legend(fontsize=8)
+    ax_err.legend(fontsize=8)
     save(fig, path)

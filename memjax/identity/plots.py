@@ -1,20 +1,14 @@
 """[IC]'s figure types: depth × ρ heatmaps (Figs 4, 14, 33–35) and per-layer curves (Figs 5,
-19). Drawn with matplotlib and written by :func:`memjax.plotting.save`."""
+19). Drawn with matplotlib and finished by :mod:`memjax.plotting`."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
-import matplotlib
+import numpy as np
 
-if "ipykernel" not in sys.modules:  # scripts write files; a notebook keeps its inline backend
-    matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import numpy as np  # noqa: E402
-
-from memjax.plotting import save  # noqa: E402
+from memjax.plotting import finish, plt, save
 
 
 def score_heatmaps(
@@ -70,10 +64,4 @@ def layer_curves(
         values = np.asarray(values, np.float64)
         style = {"color": "red", "lw": 3} if label == highlight else {"marker": "o", "ms": 3}
         ax.plot(np.arange(values.size) + first_index, values, label=label, **style)
-    ax.set_xlabel(xlabel)
-    ax.set_ylabel(ylabel)
-    ax.grid(alpha=0.3)
-    ax.legend(fontsize=7)
-    if title:
-        ax.set_title(title, fontsize=10)
-    save(fig, path)
+    finish(fig, ax, path, xlabel, ylabel, title)
