@@ -695,3 +695,31 @@ def open_run(workdir: str | Path) -> OpenedRun:
     return OpenedRun(workdir, ml_collections.ConfigDict(read("config.json")),
                      read("metrics.json"), read("provenance.json"))  # fmt: skip
 
+
+
+# ---------------------------------------------------------------------------------------------
+# Writing a config
+
+
+def new_config(seed: int = 0, **entries) -> ml_collections.ConfigDict:
+    """An experiment's config: the root ``seed`` and ``entries`` as top-level keys.
+
+    Nested dicts become config blocks (``model={...}``, ``data={...}``), so every key is
+    overridable as ``--config.model.filters=64``; a ``train`` block comes from
+    :func:`train_block`. One form for every experiment, so a reader finds the seed, the model,
+    the data and the training in the same places.
+    """
+    return ml_collections.ConfigDict({"seed": seed, **entries})
+
+
+def train_block(*args, fit_loss: float, **fields) -> ml_collections.ConfigDict:
+    """A config's train block: ``TrainConfig(*args, **fields)`` as overridable keys, plus the
+    ``fit_loss`` below which a trained model counts as fitted (see :class:`Fit`).
+
+    ``train_block("adam", 1e-4, max_steps=2000, fit_loss=1e-2)`` is the block
+    :meth:`Run.train` reads; a field that :class:`TrainConfig` refuses raises here, when the
+    experiment is declared, not when it first trains.
+    """
+    block = runs.as_config(TrainConfig(*args, **fields))
+    block[FIT_KEY] = fit_loss
+    return block
