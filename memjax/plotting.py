@@ -17,8 +17,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
 
-def save(fig, path: Path) -> None:
-    """Lays out, writes (PNG at 110 dpi) and closes a figure."""
+def save(fig, path: Path, title: str | None = None) -> None:
+    """Lays out, writes (PNG at 110 dpi) and closes a figure; ``title`` goes over all panels."""
+    if title:
+        fig.suptitle(title, fontsize=10)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -99,9 +101,7 @@ def image_grid(
             if i == 0 and col_labels is not None and j < len(col_labels):
                 ax.set_title(col_labels[j], fontsize=8)
         axes[i, 0].set_ylabel(row_labels[i], fontsize=8, rotation=0, ha="right", va="center")
-    if title:
-        fig.suptitle(title, fontsize=10)
-    save(fig, path)
+    save(fig, path, title)
 
 
 def spectrum_plot(

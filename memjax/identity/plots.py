@@ -43,9 +43,7 @@ def score_heatmaps(
         ax.set_xlabel("ρ = corr(test input, training image)", fontsize=8)
         ax.set_title(name, fontsize=9)
         fig.colorbar(image, ax=ax, fraction=0.046)
-    if title:
-        fig.suptitle(title, fontsize=10)
-    save(fig, path)
+    save(fig, path, title)
 
 
 def layer_curves(
