@@ -4,11 +4,17 @@
 stays cheap)::
 
     memjax.models      Flax autoencoders acting on one example, initializers
-    memjax.train       train / train_seeds (jitted Optax steps), TrainConfig, stop rules
+    memjax.train       train / train_seeds (jitted Optax steps), TrainConfig: losses,
+                       stop rules, learning-rate decay, frozen parameters
+    memjax.checkpoint  resumable training state, durable (atomic) file writes
     memjax.sweep       many runs at once: vmapped or looped, sharded over devices
     memjax.operator    the learned operator (jacfwd), top eigen/singular values, layer matrices
     memjax.spectral    eigen-analysis: spectra, rank, span distances, SVD truncation
     memjax.probes      test inputs and which training image an output matches
+    memjax.dynamics    iterating an autoencoder: attractors, basins, contraction ([MO2])
+    memjax.symmetry    image translations; memorization up to them ([DS] Fig 6)
+    memjax.identity    [IC]: identity or constant map, by architecture
+    memjax.invertibility  [INV]: random conv operators, model-RIP, IHT recovery
     memjax.theory      the papers' closed forms
     memjax.data        synthetic sets, dataset readers, the shipped sample, downloads
     memjax.plotting    image grids, spectra, strip plots
@@ -23,8 +29,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "data", "dynamics", "experiment", "identity", "invertibility", "models", "operator",
-    "plotting", "probes", "runs", "spectral", "sweep", "theory", "train",
+    "checkpoint", "data", "dynamics", "experiment", "identity", "invertibility", "models", "operator",
+    "plotting", "probes", "runs", "spectral", "sweep", "symmetry", "theory", "train",
 )  # fmt: skip
 __all__ = list(_SUBMODULES)
 

@@ -29,7 +29,8 @@ import jax
 import ml_collections
 import numpy as np
 
-from memjax.train import History, atomic_write
+from memjax.checkpoint import atomic_write
+from memjax.train import History
 
 
 def to_jsonable(value):

@@ -18,7 +18,7 @@ Precision: training runs its matmuls and convolutions in true float32 unless the
 into the backend's faster default (``TrainConfig.precision``): JAX's float32 default on
 NVIDIA GPUs is TF32 (a 10-bit mantissa), under which four tests failed on a GPU.
 
-Checkpoints (:class:`Checkpoint`) make a run resumable: the host loop writes the whole
+Checkpoints (:mod:`memjax.checkpoint`) make a run resumable: the host loop writes the whole
 training state every ``every`` steps and, on a later call with the same arguments, continues
 from the file, cutting the same chunks as an uninterrupted run so the result is the same.
 """
@@ -27,10 +27,6 @@ from __future__ import annotations
 
 import dataclasses
 import functools
-import hashlib
-import json
-import logging
-import os
 import re
 import warnings
 from collections.abc import Callable
@@ -38,14 +34,14 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 import flax.linen as nn
-import flax.serialization
 import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
 from tqdm.std import tqdm  # plain text bars also in notebooks (no ipywidgets needed)
 
-log = logging.getLogger(__name__)
+from memjax import checkpoint as checkpointing
+from memjax.checkpoint import Checkpoint
 
 
 def _momentum(learning_rate):
@@ -432,35 +428,6 @@ def _init_state(key, model, data, tx, init_params):
     )
 
 
-@dataclasses.dataclass(frozen=True)
-class Checkpoint:
-    """Where and how often :func:`train` saves its resumable state.
-
-    Every ``every`` steps (and once more when the run ends) the whole training state is
-    written to ``path``: parameters, optimizer state, step counters, stop-rule state, the loss
-    history, the snapshots taken and the ones still due, and which seeds were reported
-    non-finite. A later call with the same model, config, data and initial parameters finds
-    the file and continues from it; the host loop ends a compiled chunk at every multiple of
-    ``every``, in the first run and in the resumed one alike, so an interrupted and resumed
-    run computes exactly the steps of an uninterrupted one (bitwise-equal results on the
-    CPU), recomputing at most ``every`` steps. A finished run's file returns its result
-    without training. Each write costs one host copy of the state and the snapshots.
-
-    Attributes:
-      path: the checkpoint file (its folder is created).
-      every: steps between writes.
-    """
-
-    path: str | os.PathLike
-    every: int
-
-    def __post_init__(self):
-        if not isinstance(self.every, int | np.integer) or self.every < 1:
-            raise ValueError(
-                f"Checkpoint.every must be a positive number of steps, got {self.every!r}"
-            )
-
-
 def train(
     key,
     model: nn.Module,
@@ -556,23 +523,6 @@ def _shard_runs(state, data, devices):
     return jax.device_put(state, runs_axis), jax.device_put(data, replicated)
 
 
-@dataclasses.dataclass
-class _HostRecord:
-    """What the host loop keeps beside the device state (all of it goes into a checkpoint).
-
-    Attributes:
-      losses: loss columns of the chunks so far, each ``(..., steps_per_call)``.
-      snapshots: ``{step: params}`` on the host.
-      pending: snapshot steps not reached yet, ascending.
-      reported: per seed, whether its divergence was already reported.
-    """
-
-    losses: list
-    snapshots: dict
-    pending: list
-    reported: np.ndarray
-
-
 def _train(
     key,
     model,
@@ -606,12 +556,13 @@ def _train(
             raise ValueError(f"learning_rates must be {n_seeds} positive values, got {rates}")
         opt_state = optax.tree_utils.tree_set(state.opt_state, learning_rate=rates)
         state = state._replace(opt_state=opt_state)
-    record = _HostRecord([], {}, list(config.snapshot_steps), np.zeros(np.shape(state.step), bool))
+    not_reported = np.zeros(np.shape(state.step), bool)
+    record = checkpointing.HostRecord([], {}, list(config.snapshot_steps), not_reported)
     batch = (data, targets)  # targets None: the autoencoder's own inputs
     if checkpoint is not None:
-        fingerprint = _fingerprint(model, config, batch, state, n_seeds)
+        fingerprint = checkpointing.fingerprint(model, config, batch, state, n_seeds)
         if Path(checkpoint.path).exists():
-            state, record = _read_checkpoint(checkpoint.path, fingerprint, state)
+            state, record = checkpointing.read(checkpoint.path, fingerprint, state)
     if devices is not None and len(devices) > 1:
         state, batch = _shard_runs(state, batch, devices)
     one_run = state.params if n_seeds is None else jax.tree.map(lambda a: a[0], state.params)
@@ -633,7 +584,7 @@ def _train(
         bar.update(done - bar.n)
         finished = bool(np.all(np.asarray(state.stopped))) or done >= config.max_steps
         if checkpoint is not None and done > saved and (finished or done % checkpoint.every == 0):
-            _write_checkpoint(checkpoint.path, fingerprint, state, record)
+            checkpointing.write(checkpoint.path, fingerprint, state, record)
             saved = done
         if finished:
             break
@@ -735,121 +686,3 @@ def _history(state, losses, snapshots, model, batch, config, n_seeds):
         stop_reason=reasons.tolist() if n_seeds else str(reasons),
         snapshots=snapshots,
     )
-
-
-# ---------------------------------------------------------------------------------------------
-# Checkpoint files. Flax msgpack rather than orbax: a training state here is a few small
-# arrays written from one host between chunks, so one self-contained file, written
-# synchronously and renamed into place, is all that is needed; orbax's directories, async
-# writes and multi-host coordination would add failure modes (half-finished directories, a
-# background thread racing a SIGKILL) and a dependency surface without a use. A sharded
-# state is gathered to the host first, which limits this to states that fit one host.
-
-CHECKPOINT_FORMAT = "memjax.train checkpoint v1"
-
-
-def _digest(tree) -> str:
-    digest = hashlib.sha256()
-    for leaf in jax.tree.leaves(jax.device_get(tree)):
-        leaf = np.asarray(leaf)
-        digest.update(f"{leaf.dtype}{leaf.shape}".encode())
-        digest.update(np.ascontiguousarray(leaf).tobytes())
-    return digest.hexdigest()
-
-
-def _fingerprint(model, config: TrainConfig, batch, state: TrainState, n_seeds) -> dict:
-    """What must match for a checkpoint to continue this run. The initial state covers the
-    keys, ``init_params`` and per-run learning rates; ``progress`` only changes the display."""
-    fields = dataclasses.asdict(config)
-    del fields["progress"]
-    data, targets = batch
-    if targets is not None:
-        fields["targets sha256"] = _digest(targets)
-    return {
-        # Flax's repr lists every attribute; object addresses would differ between processes.
-        "model": re.sub(r" at 0x[0-9a-fA-F]+", "", repr(model)),
-        "config": json.loads(json.dumps(fields)),
-        "data": {"shape": list(data.shape), "dtype": str(data.dtype), "sha256": _digest(data)},
-        "initial state (key, init_params, learning_rates)": _digest(state),
-        "seeds": n_seeds,
-    }
-
-
-def _write_checkpoint(path, fingerprint: dict, state: TrainState, record: _HostRecord):
-    losses = np.concatenate(record.losses, axis=-1) if record.losses else np.zeros((0,))
-    to_dict = flax.serialization.to_state_dict
-    payload = {
-        "format": CHECKPOINT_FORMAT,
-        "fingerprint": json.dumps(fingerprint, sort_keys=True),
-        "state": to_dict(jax.device_get(state)),
-        "losses": losses,
-        "snapshots": {str(step): to_dict(params) for step, params in record.snapshots.items()},
-        "pending": np.asarray(record.pending, np.int64),
-        "reported": record.reported,
-    }
-    atomic_write(Path(path), flax.serialization.msgpack_serialize(payload))
-
-
-def atomic_write(path: Path, data: bytes) -> None:
-    """Writes ``data`` to ``path`` so that a reader (or a crash) never sees a partial file:
-    a temporary file in the same folder, flushed to disk, then renamed over ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    part = path.with_name(f"{path.name}.{os.getpid()}.part")
-    with open(part, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(part, path)
-    folder = os.open(path.parent, os.O_RDONLY)
-    try:  # make the rename itself durable
-        os.fsync(folder)
-    finally:
-        os.close(folder)
-
-
-def _read_checkpoint(path, fingerprint: dict, template: TrainState):
-    """The state and host record saved at ``path``, checked against this run."""
-    try:
-        payload = flax.serialization.msgpack_restore(Path(path).read_bytes())
-        is_ours = isinstance(payload, dict) and payload.get("format") == CHECKPOINT_FORMAT
-    except Exception as error:  # msgpack raises several types for corrupt input
-        raise ValueError(
-            f"checkpoint {path} is unreadable (corrupt or truncated): {error}"
-        ) from None
-    if not is_ours:
-        raise ValueError(f"{path} is not a memjax.train checkpoint ({CHECKPOINT_FORMAT})")
-    saved = json.loads(payload["fingerprint"])
-    different = [name for name in fingerprint if saved.get(name) != fingerprint[name]]
-    if different:
-        raise ValueError(
-            f"checkpoint {path} belongs to another training run (different "
-            f"{', '.join(different)}); delete the file or choose another path"
-        )
-    state = _restore_like(template, payload["state"], path)
-    host = jax.device_get(template.params)
-    losses = payload["losses"]
-    record = _HostRecord(
-        losses=[losses] if losses.shape[-1] else [],
-        snapshots={
-            int(step): _restore_like(host, params, path)
-            for step, params in payload["snapshots"].items()
-        },
-        pending=[int(step) for step in payload["pending"]],
-        reported=np.asarray(payload["reported"], bool),
-    )
-    log.info("resuming from %s at step %d", path, _progress(state))
-    return state, record
-
-
-def _restore_like(template, saved: dict, path):
-    """``saved`` in the structure of ``template``, leaves of the same kind (host or device)."""
-    try:
-        restored = flax.serialization.from_state_dict(template, saved)
-        pairs = zip(jax.tree.leaves(template), jax.tree.leaves(restored), strict=True)
-        same = all(np.shape(a) == np.shape(b) and a.dtype == np.asarray(b).dtype for a, b in pairs)
-    except (ValueError, KeyError, TypeError) as error:
-        raise ValueError(f"checkpoint {path} does not hold this run's state: {error}") from None
-    if not same:
-        raise ValueError(f"checkpoint {path} holds arrays of other shapes or dtypes")
-    as_template = jnp.asarray if isinstance(jax.tree.leaves(template)[0], jax.Array) else np.asarray
-    return jax.tree.map(as_template, restored)

@@ -13,7 +13,7 @@ import jax
 import numpy as np
 import pytest
 
-import memjax.train
+import memjax.checkpoint
 from memjax.models import MLPAutoencoder
 from memjax.train import Checkpoint, TrainConfig, train, train_seeds
 
@@ -76,13 +76,13 @@ def test_resuming_from_every_checkpoint_of_a_sweep_with_a_diverging_run(tmp_path
     config = dataclasses.replace(CONFIG, nonfinite="stop")
     path = tmp_path / "ck.msgpack"
     versions = []
-    write = memjax.train.atomic_write
+    write = memjax.checkpoint.atomic_write
 
     def keep_versions(target, data):
         versions.append(data)
         write(target, data)
 
-    monkeypatch.setattr(memjax.train, "atomic_write", keep_versions)
+    monkeypatch.setattr(memjax.checkpoint, "atomic_write", keep_versions)
     with pytest.warns(UserWarning, match="seed index 1") as warned:
         plain = train_seeds(keys, MLP, DATA, config, learning_rates=rates)
     assert len(warned) == 1 and plain[1].stop_reason == ["max_steps", "nonfinite"]
