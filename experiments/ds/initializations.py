@@ -28,30 +28,23 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from memjax import plotting, probes, runs
-from memjax.experiment import Experiment, Run
+from memjax import plotting, probes
+from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.models import ConvAutoencoder, downsampling_layers
-from memjax.train import TrainConfig
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     quick = preset == "quick"
-    config = ml_collections.ConfigDict()
-    config.seed = 0
-    config.model = ml_collections.ConfigDict({
-        "filters": 32 if quick else 128,  # NLD_{a,a} of ds-nonlinear
-        "convs_after_up": 2, "use_bias": False,
-        "initializations": ("xavier_uniform", "xavier_normal", "kaiming_uniform",
-                            "kaiming_normal"),
-    })  # fmt: skip
-    config.data = ml_collections.ConfigDict({
-        "single_image": 3,  # shipped CIFAR-10 test image 3, a plane
-        "num_test_inputs": 8 if quick else 32,
-    })  # fmt: skip
-    config.train = runs.as_config(TrainConfig("adam", 1e-4, max_steps=2000 if quick else 20000))
-    # As ds-nonlinear: a net that reproduces its image to MSE 1e-2 (PSNR 20 dB) has fitted.
-    config.train.fit_loss = 1e-2
-    return config
+    return new_config(
+        model={"filters": 32 if quick else 128,  # NLD_{a,a} of ds-nonlinear
+               "convs_after_up": 2, "use_bias": False,
+               "initializations": ("xavier_uniform", "xavier_normal", "kaiming_uniform",
+                                   "kaiming_normal")},
+        data={"single_image": 3,  # shipped CIFAR-10 test image 3, a plane
+              "num_test_inputs": 8 if quick else 32},
+        # As ds-nonlinear: a net that reproduces its image to MSE 1e-2 (PSNR 20 dB) has fitted.
+        train=train_block("adam", 1e-4, max_steps=2000 if quick else 20000, fit_loss=1e-2),
+    )  # fmt: skip
 
 
 def science(run: Run) -> dict:

@@ -45,17 +45,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
-from memjax import plotting, runs, spectral
+from memjax import plotting, spectral
 from memjax.data import load_dataset, load_sample, read_mnist, to_float
 from memjax.data.sample import SHIPPED_ONE_PER_CLASS
-from memjax.experiment import Experiment, Run
+from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.models import ConvAutoencoder, downsampling_layers
 from memjax.operator import operator, top_eigenvalues
-from memjax.train import TrainConfig
 
 PAPER_TOP10 = [1.04, 1.03, 1.00, 0.99, 0.98, 0.97, 0.97, 0.96, 0.96, 0.89]
 PAPER_TABLE1 = [
@@ -67,29 +65,21 @@ PAPER_TABLE1 = [
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     quick = preset == "quick"
-    config = ml_collections.ConfigDict()
-    config.seed = 0
-    config.rank_threshold = 0.5
-    config.top_k = 16 if quick else 64  # Fig 9's eigenvalues
-    config.model = ml_collections.ConfigDict({
-        "convs_after_up": 2, "fig9_filters": (64, 128),
-        "table1_filters": (16, 32) if quick else (64, 128),  # (a, b) of D_{a,b}
-    })  # fmt: skip
-    config.data = ml_collections.ConfigDict({
-        "full_data": not quick, "data_dir": "", "mnist_dir": "",
-        "fig9_images": SHIPPED_ONE_PER_CLASS,
-        # part 2: one class; CIFAR-10 dogs (5) with full_data, else MNIST ones (1)
-        "table1_class_label": -1, "table1_set_sizes": (4, 12, 28) if quick else (2000, 5000),
-    })  # fmt: skip
     rate = 1e-3 if quick else 1e-4
-    config.train = runs.as_config(TrainConfig("adam", rate, max_steps=1000 if quick else 20000))
-    config.train_table1 = runs.as_config(
-        TrainConfig("adam", rate, max_steps=2000 if quick else 20000)
-    )
-    # An operator says what a net stores only once it reproduces its training images: MSE
-    # 1e-2 (PSNR 20 dB); the paper's nets reach 3.5e-3 (Table 1) and 4.6e-3 (Fig 9).
-    config.train.fit_loss = config.train_table1.fit_loss = 1e-2
-    return config
+    return new_config(
+        rank_threshold=0.5, top_k=16 if quick else 64,  # Fig 9's eigenvalues
+        model={"convs_after_up": 2, "fig9_filters": (64, 128),
+               "table1_filters": (16, 32) if quick else (64, 128)},  # (a, b) of D_{a,b}
+        data={"full_data": not quick, "data_dir": "", "mnist_dir": "",
+              "fig9_images": SHIPPED_ONE_PER_CLASS,
+              # part 2: one class; CIFAR-10 dogs (5) with full_data, else MNIST ones (1)
+              "table1_class_label": -1,
+              "table1_set_sizes": (4, 12, 28) if quick else (2000, 5000)},
+        # An operator says what a net stores only once it reproduces its training images: MSE
+        # 1e-2 (PSNR 20 dB); the paper's nets reach 3.5e-3 (Table 1) and 4.6e-3 (Fig 9).
+        train=train_block("adam", rate, max_steps=1000 if quick else 20000, fit_loss=1e-2),
+        train_table1=train_block("adam", rate, max_steps=2000 if quick else 20000, fit_loss=1e-2),
+    )  # fmt: skip
 
 
 def science(run: Run) -> dict:
@@ -218,24 +208,15 @@ def _table1(run):
 
 
 def _plot_table1(rows, threshold, path):
-    fig, (ax_spec, ax_mse) = plt.subplots(1, 2, figsize=(10, 3.8))
-    for row in rows:
-        n = row["n_training"]
-        (line,) = ax_spec.semilogy(np.arange(1, len(row["abs_eigenvalues"]) + 1),
-                                   np.maximum(row["abs_eigenvalues"], 1e-12), ".-",
-                                   label=f"n = {n}")  # fmt: skip
-        ax_spec.axvline(n, color=line.get_color(), ls=":", lw=1)
-        ks = [int(k) for k in row["minmax_mse_top_k"]]
-        ax_mse.loglog(ks, list(row["minmax_mse_top_k"].values()), "o-", color=line.get_color(),
-                      label=f"n = {n}")  # fmt: skip
-        ax_mse.axhline(row["minmax_mse_all"], color=line.get_color(), ls="--", lw=1)
-    ax_spec.axhline(threshold, color="gray", lw=0.8)
-    ax_spec.set(xlabel="index (dotted: n)", ylabel="|λ|", title="operator spectrum")
-    ax_mse.set(xlabel="k (top singular components kept)", ylabel="training MSE after min–max",
-               title="SVD truncation (dashed: all components)")  # fmt: skip
-    ax_spec.legend(fontsize=8)
-    ax_mse.legend(fontsize=8)
-    plotting.save(fig, path)
+    label = {r["n_training"]: f"n = {r['n_training']}" for r in rows}
+    plotting.truncation_plot(
+        {label[r["n_training"]]: r["abs_eigenvalues"] for r in rows},
+        {label[r["n_training"]]: {int(k): v for k, v in r["minmax_mse_top_k"].items()}
+         for r in rows},
+        {label[r["n_training"]]: r["minmax_mse_all"] for r in rows},
+        {label[r["n_training"]]: r["n_training"] for r in rows},
+        path, threshold, error_label="training MSE after min–max",
+    )  # fmt: skip
 
 
 EXPERIMENT = Experiment(

@@ -29,13 +29,12 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from memjax import plotting, runs, spectral
+from memjax import plotting, spectral
 from memjax.data import app_c_training_sets, gaussian_images, white_squares
-from memjax.experiment import Experiment, Run, summary
+from memjax.experiment import Experiment, Run, new_config, summary, train_block
 from memjax.models import network_ds, network_ds_identity_params
-from memjax.operator import operator
+from memjax.operator import operator, seed_spectra
 from memjax.probes import apply_batch
-from memjax.train import TrainConfig
 
 IMAGE_SHAPE = (1, 2, 2)
 
@@ -54,20 +53,17 @@ POINT_MAP_BOUND = 0.1  # second |λ| below this: the map sends every input onto 
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
-    config = ml_collections.ConfigDict()
-    config.seed = 0
-    config.num_seeds = 8 if preset == "quick" else 32
-    config.float64 = True
-    config.rank_threshold = 0.5  # |λ| above this counts towards the rank
-    config.model = ml_collections.ConfigDict({
-        "kernel_init": "pytorch",
-        # [DS] §3: Xavier also gives the point map; Kaiming, meant for ReLU nets, does not.
-        "compare_inits": ("xavier_uniform", "xavier_normal", "kaiming_uniform", "kaiming_normal"),
-    })  # fmt: skip
-    config.data = ml_collections.ConfigDict({"num_test_inputs": 6})
-    config.train = runs.as_config(TrainConfig("adam", 1e-3, max_steps=2000, loss_tol=1e-12))
-    config.train.fit_loss = 1e-10
-    return config
+    return new_config(
+        num_seeds=8 if preset == "quick" else 32,
+        float64=True,
+        rank_threshold=0.5,  # |λ| above this counts towards the rank
+        model={"kernel_init": "pytorch",
+               # [DS] §3: Xavier also gives the point map; Kaiming, meant for ReLU nets, does not.
+               "compare_inits": ("xavier_uniform", "xavier_normal", "kaiming_uniform",
+                                 "kaiming_normal")},
+        data={"num_test_inputs": 6},
+        train=train_block("adam", 1e-3, max_steps=2000, loss_tol=1e-12, fit_loss=1e-10),
+    )  # fmt: skip
 
 
 def science(run: Run) -> dict:
@@ -135,16 +131,12 @@ def _identity_check(run, train_image, tests):
     return result
 
 
-def _operators(model, params, x0):
-    return np.asarray(operator(model.apply, x0, params=params, seeds=True))
-
-
 def _point_map_check(run, kernel_init, train_image, tests, seed_keys):
     """[DS] Fig 4c: an init on one image learns the point map (up to sign and scale)?"""
     model = network_ds(kernel_init)
     name = f"point_map_{kernel_init}"
     params, history = run.train(name, model, train_image, keys=seed_keys)
-    spectra = [spectral.eigenspectrum(a) for a in _operators(model, params, train_image[0])]
+    spectra = seed_spectra(model.apply, train_image[0], params=params)
     mags = np.stack([s.magnitudes for s in spectra])
     top_distance = [
         float(spectral.distance_to_span(s.vectors[:, 0], train_image)[0]) for s in spectra
@@ -186,8 +178,7 @@ def _app_c_set(run, name, data, seed_keys):
     params, history = run.train(name, model, data, keys=seed_keys)
     dim = spectral.span_dimension(data)
     per_seed = []
-    for a in _operators(model, params, data[0]):
-        spectrum = spectral.eigenspectrum(a)
+    for spectrum in seed_spectra(model.apply, data[0], params=params):
         per_seed.append({
             "rank": spectral.effective_rank(spectrum.magnitudes, run.config.rank_threshold),
             "abs_eigenvalues": spectrum.magnitudes,
@@ -265,16 +256,9 @@ def _plot_spectra(run, point_map, sets):
         run.config.rank_threshold,
         title="Network DS: |λ| of the learned operator (median seed)",
     )
-    # Real and imaginary parts side by side, as [DS] Fig 6 (an all-black imaginary part is 0).
-    rows = []
-    for s in sets:
-        real, imag = s.pop("top_eigenvectors_median_seed")
-        rows.append([part for pair in zip(real, imag, strict=True) for part in pair])
-    plotting.image_grid(
-        rows,
-        [s["name"] for s in sets],
+    plotting.eigenvector_pairs(
+        {s["name"]: s.pop("top_eigenvectors_median_seed") for s in sets},
         run.figure("eigenvectors"),
-        col_labels=[f"v{i // 2 + 1} {'re' if i % 2 == 0 else 'im'}" for i in range(8)],
         title="Top eigenvectors (span dimension many), median seed",
     )
 

@@ -36,35 +36,27 @@ from __future__ import annotations
 import ml_collections
 import numpy as np
 
-from memjax import probes, runs
+from memjax import probes
 from memjax.data import load_dataset, to_float
 from memjax.data.sample import CIFAR10_CLASSES, SHIPPED_ONE_PER_CLASS, load_sample
-from memjax.experiment import Experiment, Run
+from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.models import ConvAutoencoder, downsampling_layers
-from memjax.train import TrainConfig
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     quick = preset == "quick"
-    config = ml_collections.ConfigDict()
-    config.seed = 0
-    config.model = ml_collections.ConfigDict({
-        "filters": 32 if quick else 128,  # a = b
-        "convs_after_up": 2, "use_bias": False, "kernel_init": "pytorch",
-    })  # fmt: skip
-    config.data = ml_collections.ConfigDict({
-        "single_image": 3,  # shipped CIFAR-10 test image 3, a plane (Fig 7)
-        "training_set": SHIPPED_ONE_PER_CLASS,
-        # the downloaded CIFAR-10 test set: one image of each of the 10 classes
-        "full_data": not quick,
-        "data_dir": "",
-        "num_test_inputs": 8 if quick else 32,
-    })  # fmt: skip
-    config.train = runs.as_config(TrainConfig("adam", 1e-4, max_steps=2000 if quick else 20000))
-    # The claims are about nets that reproduce their images: MSE 1e-2 (PSNR 20 dB) on [0, 1]
-    # images; the quick nets reach 4e-4 (NLND), 1.7e-3 (NLD, one image), 7.8e-3 (8 images).
-    config.train.fit_loss = 1e-2
-    return config
+    return new_config(
+        model={"filters": 32 if quick else 128,  # a = b
+               "convs_after_up": 2, "use_bias": False, "kernel_init": "pytorch"},
+        data={"single_image": 3,  # shipped CIFAR-10 test image 3, a plane (Fig 7)
+              "training_set": SHIPPED_ONE_PER_CLASS,
+              # the downloaded CIFAR-10 test set: one image of each of the 10 classes
+              "full_data": not quick, "data_dir": "",
+              "num_test_inputs": 8 if quick else 32},
+        # The claims are about nets that reproduce their images: MSE 1e-2 (PSNR 20 dB) on [0, 1]
+        # images; the quick nets reach 4e-4 (NLND), 1.7e-3 (NLD, one image), 7.8e-3 (8 images).
+        train=train_block("adam", 1e-4, max_steps=2000 if quick else 20000, fit_loss=1e-2),
+    )  # fmt: skip
 
 
 def network(model_config, downsample: bool) -> ConvAutoencoder:

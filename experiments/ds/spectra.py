@@ -36,35 +36,29 @@ from __future__ import annotations
 import ml_collections
 import numpy as np
 
-from memjax import plotting, runs, spectral
+from memjax import plotting, spectral
 from memjax.data import load_sample, to_float
-from memjax.experiment import Experiment, Run
+from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.models import ConvAutoencoder, downsampling_layers
 from memjax.operator import top_eigenvalues
 from memjax.symmetry import orbit_distances
-from memjax.train import TrainConfig, mse
+from memjax.train import mse
 
 TOTAL_STRIDE = 8  # D_{a,b}'s three stride-2 convs
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     quick = preset == "quick"
-    config = ml_collections.ConfigDict()
-    config.seed = 0
-    config.top_k = 24 if quick else 64
-    config.rank_threshold = 0.5
-    config.model = ml_collections.ConfigDict({"convs_after_up": 2})
-    # shipped CIFAR test images: a plane, then + a car
-    config.data = ml_collections.ConfigDict({"training_sets": ((3,), (3, 6))})
-    config.train = runs.as_config(
-        TrainConfig("adam", 1e-4, max_steps=2000 if quick else 20000,
-                    min_decrease=0.0 if quick else 1e-4, decrease_window=100,
-                    snapshot_steps=(200, 1000, 2000) if quick else (200, 1000, 5000, 10000, 20000))
+    return new_config(
+        top_k=24 if quick else 64, rank_threshold=0.5, model={"convs_after_up": 2},
+        data={"training_sets": ((3,), (3, 6))},  # shipped CIFAR test images: a plane, + a car
+        # A spectrum says what a net stores only once it reproduces its training images: MSE
+        # 1e-2 (PSNR 20 dB) on [0, 1] images; the paper's nets reach 3e-3–5e-3 (App D).
+        train=train_block(
+            "adam", 1e-4, max_steps=2000 if quick else 20000, min_decrease=0.0 if quick else 1e-4,
+            decrease_window=100, fit_loss=1e-2,
+            snapshot_steps=(200, 1000, 2000) if quick else (200, 1000, 5000, 10000, 20000)),
     )  # fmt: skip
-    # A spectrum says what a net stores only once it reproduces its training images: MSE 1e-2
-    # (PSNR 20 dB) on [0, 1] images; the paper's nets reach 3e-3–5e-3 (App D).
-    config.train.fit_loss = 1e-2
-    return config
 
 
 def networks(config) -> dict[str, ConvAutoencoder]:

@@ -26,27 +26,21 @@ from __future__ import annotations
 
 import ml_collections
 
-from memjax import probes, runs
+from memjax import probes
 from memjax.data.sample import CIFAR10_CLASSES, load_sample
-from memjax.experiment import Experiment, Run
+from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.models import UNet
-from memjax.train import TrainConfig
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
-    config = ml_collections.ConfigDict()
-    config.seed = 0
-    config.model = ml_collections.ConfigDict(
-        {"features": (16, 32, 64, 128, 128), "skip_channels": 0}
-    )
-    config.data = ml_collections.ConfigDict({
-        "training_images": (12,) if preset == "quick" else (12, 6),  # shipped dog, car
-        "num_test_inputs": 8 if preset == "quick" else 32,
-    })  # fmt: skip
-    config.train = runs.as_config(TrainConfig("adam", 1e-4, max_steps=2000))
-    # A net that reproduces its image to MSE 1e-2 (PSNR 20 dB) has fitted; quick: 1.3e-4.
-    config.train.fit_loss = 1e-2
-    return config
+    quick = preset == "quick"
+    return new_config(
+        model={"features": (16, 32, 64, 128, 128), "skip_channels": 0},
+        data={"training_images": (12,) if quick else (12, 6),  # shipped dog, car
+              "num_test_inputs": 8 if quick else 32},
+        # A net that reproduces its image to MSE 1e-2 (PSNR 20 dB) has fitted; quick: 1.3e-4.
+        train=train_block("adam", 1e-4, max_steps=2000, fit_loss=1e-2),
+    )  # fmt: skip
 
 
 def science(run: Run) -> dict:

@@ -31,13 +31,12 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from memjax import plotting, runs, spectral
+from memjax import plotting, spectral
 from memjax.data import gaussian_images, load_sample, to_float
-from memjax.experiment import Experiment, Run
+from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.models import ConvAutoencoder, d1_layers
 from memjax.operator import top_eigenvalues
 from memjax.probes import apply_batch
-from memjax.train import TrainConfig
 
 PAPER_REST_BELOW = 2e-2  # [MO1] Fig 2: |λ| beyond the two training images after 10,000 steps
 MATCH_BOUND = 0.9  # Fig 7: median |cos(output, nearest training image)| above this (ours)
@@ -45,25 +44,17 @@ TOP_TOL = 0.05
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
-    config = ml_collections.ConfigDict()
-    config.seed = 0
-    config.data = ml_collections.ConfigDict({
-        "train_images": (12, 3),  # shipped CIFAR-10 test images: a dog (label 5), a plane
-        "num_test_inputs": 16,
-    })  # fmt: skip
-    config.model = ml_collections.ConfigDict({
-        "filters": 32 if preset == "quick" else 64,
-        "activations": ("linear", "leaky_relu"),
-    })  # fmt: skip
-    # Measured at these steps (those within train.max_steps) and at the last step.
-    config.snapshots = (100, 1000) if preset == "quick" else (100, 1000, 10000)
-    config.train = runs.as_config(
-        TrainConfig("adam", 1e-4, max_steps=1000 if preset == "quick" else 10000)
-    )
-    # Fitted: the images come back recognisably (RMS pixel error 0.1; untrained, the loss is
-    # their mean square, 0.30). The quick linear net ends at 4.4e-3 with |λ| 1.004, 0.994.
-    config.train.fit_loss = 1e-2
-    return config
+    quick = preset == "quick"
+    return new_config(
+        data={"train_images": (12, 3),  # shipped CIFAR-10 test images: a dog (label 5), a plane
+              "num_test_inputs": 16},
+        model={"filters": 32 if quick else 64, "activations": ("linear", "leaky_relu")},
+        # Measured at these steps (those within train.max_steps) and at the last step.
+        snapshots=(100, 1000) if quick else (100, 1000, 10000),
+        # Fitted: the images come back recognisably (RMS pixel error 0.1; untrained, the loss is
+        # their mean square, 0.30). The quick linear net ends at 4.4e-3 with |λ| 1.004, 0.994.
+        train=train_block("adam", 1e-4, max_steps=1000 if quick else 10000, fit_loss=1e-2),
+    )  # fmt: skip
 
 
 def science(run: Run) -> dict:
@@ -82,13 +73,10 @@ def science(run: Run) -> dict:
         metrics[activation] = {"snapshots": snapshots}  # final losses: the run's fits
         _compare(run, activation, snapshots, len(data))
         rows += [{"net": activation, "step": step, **s} for step, s in snapshots.items()]
-        outputs = [list(apply_batch(model, p, tests[:6])) for p in history.snapshots.values()]
-        plotting.image_grid(
-            [list(tests[:6]), *outputs, list(data)],
-            ["Gaussian inputs", *(f"step {step} →" for step in snapshots), "training images"],
-            run.figure(f"outputs_{activation}"),
-            title=f"D1 ({activation}): outputs for Gaussian inputs during training",
-        )  # fmt: skip
+        outputs = {step: apply_batch(model, p, tests[:6]) for step, p in history.snapshots.items()}
+        plotting.snapshot_grid(tests[:6], outputs, data, run.figure(f"outputs_{activation}"),
+                               f"D1 ({activation}): outputs for Gaussian inputs during training",
+                               input_label="Gaussian inputs")  # fmt: skip
     run.table(
         [{"net": r["net"], "step": r["step"], "loss": r["loss"],
           "outputs to span(X)": np.median(r["gaussian_output_distance_to_span"]),

@@ -47,12 +47,11 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from memjax import plotting, probes, runs, spectral
+from memjax import plotting, probes, spectral
 from memjax.data import load_sample, to_float
-from memjax.experiment import Experiment, Run
+from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.models import ConvAutoencoder, d2_layers
 from memjax.operator import top_eigenvalues
-from memjax.train import TrainConfig
 
 PAPER_REST_BELOW = 7e-6  # [MO1] Fig 3: |λ| beyond the dog after 10,000 steps
 PAPER_OUTPUT_NORMS = {"xavier_uniform": 0.0087, "xavier_normal": 0.0079,
@@ -60,25 +59,18 @@ PAPER_OUTPUT_NORMS = {"xavier_uniform": 0.0087, "xavier_normal": 0.0079,
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
-    config = ml_collections.ConfigDict()
-    config.seed = 0
-    config.data = ml_collections.ConfigDict({
-        "train_image": 12,  # shipped CIFAR-10 test image 12, a dog
-        "num_test_inputs": 16,
-    })  # fmt: skip
-    config.model = ml_collections.ConfigDict({
-        "filters": 64,
-        "depth": 29,
-        "init": "constant:1.8e-3",  # of the linear D2 (Fig 3)
-        "initializations": ("xavier_uniform", "xavier_normal", "kaiming_uniform",
-                            "kaiming_normal"),  # of the LeakyReLU D2 (Fig 8)
-    })  # fmt: skip
-    config.train = runs.as_config(TrainConfig("adam", 1e-4, 2000 if preset == "quick" else 10000))
-    # As mo1-d1: fitted = the dog comes back recognisably (RMS pixel error 0.1; untrained, the
-    # loss is its mean square, 0.18). The linear D2 stays above it (a blurred dog).
-    config.train.fit_loss = 1e-2
-    config.top_k = 8  # eigenpairs of the linear D2's operator
-    return config
+    return new_config(
+        data={"train_image": 12,  # shipped CIFAR-10 test image 12, a dog
+              "num_test_inputs": 16},
+        model={"filters": 64, "depth": 29,
+               "init": "constant:1.8e-3",  # of the linear D2 (Fig 3)
+               "initializations": ("xavier_uniform", "xavier_normal", "kaiming_uniform",
+                                   "kaiming_normal")},  # of the LeakyReLU D2 (Fig 8)
+        # As mo1-d1: fitted = the dog comes back recognisably (RMS pixel error 0.1; untrained,
+        # the loss is its mean square, 0.18). The linear D2 stays above it (a blurred dog).
+        train=train_block("adam", 1e-4, 2000 if preset == "quick" else 10000, fit_loss=1e-2),
+        top_k=8,  # eigenpairs of the linear D2's operator
+    )  # fmt: skip
 
 
 def science(run: Run) -> dict:

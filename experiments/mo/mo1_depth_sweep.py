@@ -23,31 +23,26 @@ import jax
 import ml_collections
 import numpy as np
 
-from memjax import plotting, runs, spectral, theory
+from memjax import plotting, theory
 from memjax.data import gaussian_images
-from memjax.experiment import Experiment, Run
+from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.models import DeepConvStack
-from memjax.operator import operator
-from memjax.train import TrainConfig
+from memjax.operator import seed_spectra
 
 TABLE_2_BOUND = {3: 1e-2}  # [MO1] Table 2: |λ| beyond one s×s image at depth ⌈s⁴/9⌉, by s
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
-    config = ml_collections.ConfigDict()
-    config.seed = 0
-    config.data = ml_collections.ConfigDict({"image_size": 3, "num_examples": 1})
-    config.num_seeds = 4 if preset == "quick" else 8
-    config.model = ml_collections.ConfigDict({
-        "depths": (1, 2, 3, 5, 7, 9, 12) if preset == "quick" else tuple(range(1, 17)),
-        "kernel_init": "uniform:0.1:0.3",
-    })  # fmt: skip
-    config.train = runs.as_config(
-        TrainConfig("gd", 0.02, max_steps=30000 if preset == "quick" else 100000, loss_tol=1e-6,
-                    nonfinite="stop")
+    quick = preset == "quick"
+    return new_config(
+        data={"image_size": 3, "num_examples": 1},
+        num_seeds=4 if quick else 8,
+        model={"depths": (1, 2, 3, 5, 7, 9, 12) if quick else tuple(range(1, 17)),
+               "kernel_init": "uniform:0.1:0.3"},
+        # as [MO1] Tables 1-2: trained until the loss is below 1e-6
+        train=train_block("gd", 0.02, max_steps=30000 if quick else 100000, loss_tol=1e-6,
+                          nonfinite="stop", fit_loss=1e-6),
     )  # fmt: skip
-    config.train.fit_loss = 1e-6  # as [MO1] Tables 1-2: trained until the loss is below 1e-6
-    return config
 
 
 def science(run: Run) -> dict:
@@ -82,9 +77,9 @@ def _depth(run, depth, data, keys):
     model = DeepConvStack(depth, kernel_init=run.config.model.kernel_init)
     name = f"depth{depth}"
     params, _ = run.train(name, model, data, keys=keys)
-    ops = np.asarray(operator(model.apply, data[0], params=params, seeds=True))
     fitted = run.fits[name].mask  # the runner's fits hold each seed's loss and stop reason
-    values = np.array([spectral.eigenspectrum(a).magnitudes[len(data)] for a in ops[fitted]])
+    spectra = seed_spectra(model.apply, data[0], params=params, mask=fitted)
+    values = np.array([s.magnitudes[len(data)] for s in spectra])
     return {
         "depth": depth, "fitted_seeds": int(fitted.sum()),
         "abs_eigenvalue_n_plus_1_per_fitted_seed": values,

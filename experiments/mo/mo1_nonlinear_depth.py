@@ -28,31 +28,29 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from memjax import plotting, runs, spectral
+from memjax import plotting, spectral
 from memjax.data import gaussian_images
-from memjax.experiment import Experiment, Run
+from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.models import DeepConvStack
-from memjax.train import TrainConfig
 
 OTHER_BOUND = 0.1  # |cos| to the other training images below this: not a combination
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
-    config = ml_collections.ConfigDict()
-    config.seed = 0
-    config.num_seeds = 2 if preset == "quick" else 8
-    config.data = ml_collections.ConfigDict({
-        "num_test_inputs": 64 if preset == "quick" else 1000,
-        "match_threshold": 0.9,  # |cos| above which an output "is" a training image
-    })  # fmt: skip
-    config.model = ml_collections.ConfigDict({
-        "fig4": {"depth": 29, "skip_every": 0, "kernel_init": "constant:0.1"},
-        "fig5": {"depth": 5, "skip_every": 2, "kernel_init": "xavier_uniform"},
-    })  # fmt: skip
-    for block, rate in (("train", 1e-4), ("train_fig5", 1e-3)):
-        config[block] = runs.as_config(TrainConfig("adam", rate, 20000, loss_tol=1e-6))
-        config[block].fit_loss = 1e-6  # trained until the loss is below 1e-6, as in [MO1] §3
-    return config
+    quick = preset == "quick"
+    # trained until the loss is below 1e-6, as in [MO1] §3
+    train = {
+        block: train_block("adam", rate, 20000, loss_tol=1e-6, fit_loss=1e-6)
+        for block, rate in (("train", 1e-4), ("train_fig5", 1e-3))
+    }
+    return new_config(
+        num_seeds=2 if quick else 8,
+        data={"num_test_inputs": 64 if quick else 1000,
+              "match_threshold": 0.9},  # |cos| above which an output "is" a training image
+        model={"fig4": {"depth": 29, "skip_every": 0, "kernel_init": "constant:0.1"},
+               "fig5": {"depth": 5, "skip_every": 2, "kernel_init": "xavier_uniform"}},
+        **train,
+    )  # fmt: skip
 
 
 def fig4_training_set() -> jax.Array:

@@ -25,12 +25,11 @@ import jax
 import ml_collections
 import numpy as np
 
-from memjax import plotting, runs, spectral, theory
+from memjax import plotting, theory
 from memjax.data import gaussian_images
-from memjax.experiment import Experiment, Run
+from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.models import ConvAutoencoder, stride1_stack_layers
-from memjax.operator import operator
-from memjax.train import TrainConfig
+from memjax.operator import seed_spectra
 
 # (convolutions, filters): (paper's layer label, parameters, third eigenvalue) of [MO1] Table 1.
 PAPER_TABLE_1 = {
@@ -43,22 +42,16 @@ EIGENVALUE_TOL = 0.1
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
-    config = ml_collections.ConfigDict()
-    config.seed = 0
-    config.num_seeds = 2 if preset == "quick" else 5
-    config.data = ml_collections.ConfigDict({"image_size": 3, "num_examples": 2})
-    config.model = ml_collections.ConfigDict({
-        "convs": (3, 5, 8),
-        "filters": (1, 16) if preset == "quick" else (1, 16, 128),
-        "kernel_init": "pytorch",
-        "init_scale": 1.0,
-    })  # fmt: skip
-    config.train = runs.as_config(
-        TrainConfig("gd", 0.1, max_steps=10000 if preset == "quick" else 100000, loss_tol=1e-6,
-                    nonfinite="stop")
+    quick = preset == "quick"
+    return new_config(
+        num_seeds=2 if quick else 5,
+        data={"image_size": 3, "num_examples": 2},
+        model={"convs": (3, 5, 8), "filters": (1, 16) if quick else (1, 16, 128),
+               "kernel_init": "pytorch", "init_scale": 1.0},
+        # the paper trains until the loss is below 1e-6
+        train=train_block("gd", 0.1, max_steps=10000 if quick else 100000, loss_tol=1e-6,
+                          nonfinite="stop", fit_loss=1e-6),
     )  # fmt: skip
-    config.train.fit_loss = 1e-6  # the paper trains until the loss is below 1e-6
-    return config
 
 
 def science(run: Run) -> dict:
@@ -89,11 +82,11 @@ def _row(run, data, convs, filters, keys):
                             init_scale=run.config.model.init_scale)  # fmt: skip
     name = f"convs{convs}_filters{filters}"
     params, _ = run.train(name, model, data, keys=keys)
-    ops = np.asarray(operator(model.apply, data[0], params=params, seeds=True))
     # Only seeds that fit have a meaningful operator: GD at lr 0.1 diverges for some 128-filter
     # inits, and an untrained net's spectrum says nothing about memorization.
     fitted = run.fits[name].mask
-    mags = np.array([spectral.eigenspectrum(a).magnitudes for a in ops[fitted]])
+    spectra = seed_spectra(model.apply, data[0], params=params, mask=fitted)
+    mags = np.array([s.magnitudes for s in spectra])
     k = len(data)
     values = mags[:, k] if len(mags) else mags
     median = float(np.median(values)) if values.size else None

@@ -37,12 +37,11 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from memjax import plotting, runs, spectral, theory
+from memjax import plotting, spectral, theory
 from memjax.data import gaussian_images
-from memjax.experiment import Experiment, Run
+from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.models import DeepConvStack
 from memjax.operator import operator
-from memjax.train import TrainConfig
 
 # (image size, examples, layers): (parameters, eigenvalues ≈ 1 as printed, bracket) of Table 2.
 PAPER_TABLE_2 = {
@@ -56,24 +55,22 @@ TOP_TOL = 0.05  # the paper prints the top eigenvalues to two digits
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
-    config = ml_collections.ConfigDict()
-    config.seed = 0
-    config.data = ml_collections.ConfigDict(
-        {"rows": QUICK_ROWS if preset == "quick" else tuple(PAPER_TABLE_2)}  # (s, n, layers)
-    )
-    config.model = ml_collections.ConfigDict({
-        "init_values": (0.05, 0.1, 0.15, 0.2, 0.3),  # constant initial value of every weight
-        "skip_above": 100,  # skip connections every `skip_every` layers above this depth
-        "skip_every": 10,
-    })  # fmt: skip
-    config.gd_max_depth = 10  # block `train` (GD) up to this depth, `train_deep` (Adam) deeper
     max_steps = 20000 if preset == "quick" else 100000
-    for block, optimizer, rate in (("train", "gd", 0.1), ("train_deep", "adam", 1e-4)):
-        config[block] = runs.as_config(
-            TrainConfig(optimizer, rate, max_steps, loss_tol=1e-6, nonfinite="stop")
+    # the paper trains until the loss is below 1e-6
+    train = {
+        block: train_block(
+            optimizer, rate, max_steps, loss_tol=1e-6, nonfinite="stop", fit_loss=1e-6
         )
-        config[block].fit_loss = 1e-6  # the paper trains until the loss is below 1e-6
-    return config
+        for block, optimizer, rate in (("train", "gd", 0.1), ("train_deep", "adam", 1e-4))
+    }
+    return new_config(
+        data={"rows": QUICK_ROWS if preset == "quick" else tuple(PAPER_TABLE_2)},  # (s, n, layers)
+        model={"init_values": (0.05, 0.1, 0.15, 0.2, 0.3),  # constant initial value of every weight
+               "skip_above": 100,  # skip connections every `skip_every` layers above this depth
+               "skip_every": 10},
+        gd_max_depth=10,  # block `train` (GD) up to this depth, `train_deep` (Adam) deeper
+        **train,
+    )  # fmt: skip
 
 
 def science(run: Run) -> dict:

@@ -97,14 +97,21 @@ def _data(run):
     return jnp.asarray(x[np.sort(chosen)]), starts
 
 
+def _fit(run, name, train, key):
+    """Trains the FC autoencoder ``config.model[name]`` on the digits and finds its fixed
+    points at them (each digit's residual and spectral radius ρ)."""
+    model = MLPAutoencoder(hidden=tuple(run.config.model[name]))
+    params, _ = run.train(name, model, train, key=key)
+    points = dynamics.fixed_points(
+        model.apply, train, params=params, tol=run.config.tol, krylov_dim=run.config.krylov_dim
+    )
+    return model, params, points
+
+
 def _iterated(run, train, starts):
     """(a): iterate every start ``num_steps`` times; where does it end?"""
     config = run.config
-    model = MLPAutoencoder(hidden=tuple(config.model.iterated))
-    params, _ = run.train("iterated", model, train, key=run.keys["init_a"])
-    points = dynamics.fixed_points(
-        model.apply, train, params=params, tol=config.tol, krylov_dim=config.krylov_dim
-    )
+    model, params, points = _fit(run, "iterated", train, run.keys["init_a"])
     by_kind, rows, grid = {}, [], []
     shown_steps = sorted({t for t in SHOW_STEPS if t <= config.num_steps} | {config.num_steps})
     for kind, x in starts.items():
@@ -159,11 +166,7 @@ def _iterated(run, train, starts):
 def _one_step(run, train, starts):
     """(b): one forward pass of a large net; is the output a training digit already?"""
     config = run.config
-    model = MLPAutoencoder(hidden=tuple(config.model.superattracting))
-    params, _ = run.train("superattracting", model, train, key=run.keys["init_b"])
-    points = dynamics.fixed_points(
-        model.apply, train, params=params, tol=config.tol, krylov_dim=config.krylov_dim
-    )
+    model, params, points = _fit(run, "superattracting", train, run.keys["init_b"])
     apply = jax.jit(jax.vmap(lambda z: model.apply(params, z)))
     by_kind, inputs, outputs, nearest = {}, [], [], []
     for kind, x in starts.items():

@@ -40,36 +40,27 @@ import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
-from memjax import dynamics, plotting, runs
+from memjax import dynamics, plotting
 from memjax.data import load_sample
-from memjax.experiment import Experiment, Run
+from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.models import MLPAutoencoder
 from memjax.models.two_layer import contractive_interpolant
 from memjax.operator import operator
-from memjax.train import TrainConfig
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     quick = preset == "quick"
-    config = ml_collections.ConfigDict()
-    config.seed = 0
-    config.construction = ml_collections.ConfigDict({
-        "num_train": 5 if quick else 10,
-        "slope": 0.5,
-        "radii": (1e-3, 1e-4),
-    })  # fmt: skip
-    config.data = ml_collections.ConfigDict({
-        "num_train": 20 if quick else 100,
-        "num_heldout": 50,
-        "heldout_error": 0.05,  # stop at the first snapshot below this held-out error
-    })  # fmt: skip
-    config.model = ml_collections.ConfigDict({"hidden": (512, 512) if quick else (1024,) * 3})
-    config.num_steps = 1000 if quick else 10000
-    config.tol = 1e-2 if quick else 1e-3
-    config.snapshot_every = 100
-    config.train = runs.as_config(TrainConfig("adam", 1e-4, max_steps=2000 if quick else 10000))
-    config.train.fit_loss = 1e-3  # Fig 11's net is stopped early on purpose: a loose bound
-    return config
+    return new_config(
+        construction={"num_train": 5 if quick else 10, "slope": 0.5, "radii": (1e-3, 1e-4)},
+        data={"num_train": 20 if quick else 100, "num_heldout": 50,
+              "heldout_error": 0.05},  # stop at the first snapshot below this held-out error
+        model={"hidden": (512, 512) if quick else (1024,) * 3},
+        num_steps=1000 if quick else 10000,
+        tol=1e-2 if quick else 1e-3,
+        snapshot_every=100,
+        # Fig 11's net is stopped early on purpose: a loose bound
+        train=train_block("adam", 1e-4, max_steps=2000 if quick else 10000, fit_loss=1e-3),
+    )  # fmt: skip
 
 
 def science(run: Run) -> dict:

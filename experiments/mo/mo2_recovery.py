@@ -38,33 +38,26 @@ import matplotlib.pyplot as plt
 import ml_collections
 import numpy as np
 
-from memjax import dynamics, plotting, runs
+from memjax import dynamics, plotting
 from memjax.data import load_sample
-from memjax.experiment import Experiment, Run
+from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.models import MLPAutoencoder
 from memjax.sweep import default_strategy, sweep
-from memjax.train import TrainConfig, step_flops
+from memjax.train import step_flops
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     quick = preset == "quick"
-    config = ml_collections.ConfigDict()
-    config.seed = 0
-    config.num_seeds = 3 if quick else 5
-    config.data = ml_collections.ConfigDict({"per_class": 1, "num_starts": 100})
-    config.model = ml_collections.ConfigDict({
-        "widths": (64, 256) if quick else (64, 256, 1024),
-        "width_sweep_depth": 2,
-        "depths": (1, 2, 3) if quick else (1, 2, 4),
-        "depth_sweep_width": 256,
-    })  # fmt: skip
-    config.steps = (1, 3, 10, 30, 100, 300)
-    config.tol = 1e-2 if quick else 1e-3
-    config.train = runs.as_config(
-        TrainConfig("adam", 1e-4, max_steps=3000 if quick else 10000, loss_tol=1e-7)
-    )
-    config.train.fit_loss = 1e-6
-    return config
+    return new_config(
+        num_seeds=3 if quick else 5,
+        data={"per_class": 1, "num_starts": 100},
+        model={"widths": (64, 256) if quick else (64, 256, 1024), "width_sweep_depth": 2,
+               "depths": (1, 2, 3) if quick else (1, 2, 4), "depth_sweep_width": 256},
+        steps=(1, 3, 10, 30, 100, 300),
+        tol=1e-2 if quick else 1e-3,
+        train=train_block("adam", 1e-4, max_steps=3000 if quick else 10000, loss_tol=1e-7,
+                          fit_loss=1e-6),
+    )  # fmt: skip
 
 
 def science(run: Run) -> dict:

@@ -43,11 +43,10 @@ import ml_collections
 import numpy as np
 from matplotlib.colors import ListedColormap
 
-from memjax import dynamics, plotting, runs
+from memjax import dynamics, plotting
 from memjax.data.swiss_roll import swiss_roll
-from memjax.experiment import Experiment, Run, summary
+from memjax.experiment import Experiment, Run, new_config, summary, train_block
 from memjax.models import MLPAutoencoder
-from memjax.train import TrainConfig
 
 # shared/FINDINGS.md prototype (not the paper): width → (captured, reached of 20, median ρ).
 PROTOTYPE = {64: (0.66, 7, 1.027), 512: (0.57, 15, 0.992)}
@@ -56,23 +55,19 @@ TRAJECTORY_STEPS = (0, 1, 2, 3, 5, 10, 20, 50, 100, 200, 500, 1000)
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     quick = preset == "quick"
-    config = ml_collections.ConfigDict()
-    config.seed = 0
-    config.num_seeds = 1 if quick else 3
-    config.data = ml_collections.ConfigDict({"num_points": 20, "dim": 2})
-    config.model = ml_collections.ConfigDict(
-        {"widths": (64, 256) if quick else (64, 256, 1024), "depth": 4}
+    return new_config(
+        num_seeds=1 if quick else 3,
+        data={"num_points": 20, "dim": 2},
+        model={"widths": (64, 256) if quick else (64, 256, 1024), "depth": 4},
+        grid={"resolution": 24 if quick else 32, "extent": 1.2},
+        num_steps=1000,
+        tol=1e-2 if quick else 1e-3,  # the claims file's τ
+        # The claims file's paper reading: loss < 1e-8. 1e-7 (rms error 3e-4 on points of norm
+        # ~0.6) keeps Adam 1e-4's slower seeds; the residual is reported per run.
+        train=train_block(
+            "adam", 1e-4, max_steps=20000 if quick else 40000, loss_tol=1e-10, fit_loss=1e-7
+        ),
     )
-    config.grid = ml_collections.ConfigDict({"resolution": 24 if quick else 32, "extent": 1.2})
-    config.num_steps = 1000
-    config.tol = 1e-2 if quick else 1e-3  # the claims file's τ
-    config.train = runs.as_config(
-        TrainConfig("adam", 1e-4, max_steps=20000 if quick else 40000, loss_tol=1e-10)
-    )
-    # The claims file's paper reading: loss < 1e-8. 1e-7 (rms error 3e-4 on points of norm
-    # ~0.6) keeps Adam 1e-4's slower seeds; the residual is reported per run.
-    config.train.fit_loss = 1e-7
-    return config
 
 
 def science(run: Run) -> dict:
