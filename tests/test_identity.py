@@ -1,10 +1,10 @@
 """memjax.identity ([IC]): test inputs and scores, layer views, closed forms (float64), counts,
-the stage-wise schedule, and Thm 1 / Lemma 1 / Thm 2 against nets trained with memjax.train."""
+App B's identity weights, the stage-wise schedule, and Thm 1 / Lemma 1 / Thm 2 against nets
+trained with memjax.train."""
 
 import jax
 import jax.numpy as jnp
 import numpy as np
-import optax
 import pytest
 
 from memjax import identity as ic
@@ -234,6 +234,49 @@ def test_table1_cnn_counts_formula_and_built_models():
         assert _built_count(ic.ic_cnn(5, 128, kernel), (1, 28, 28)) == count
 
 
+# --- App B: the identity is representable (float64, exact) -------------------------------
+
+
+@pytest.mark.parametrize(("kernel", "size", "depth", "activation"), [
+    (3, 7, 2, "relu"), (5, 28, 5, "relu"), (7, 112, 3, "relu"), (57, 28, 2, "relu"),
+    (5, 28, 1, "relu"), (5, 28, 24, "relu"), (5, 28, 6, "linear"), (57, 7, 3, "linear"),
+])  # fmt: skip
+def test_app_b_identity_cnn_is_exact(x64, kernel, size, depth, activation):
+    model = ic.ic_cnn(depth, 2, kernel, activation=activation)
+    x = jax.random.normal(jax.random.PRNGKey(depth), (3, 1, size, size), jnp.float64)
+    params = ic.identity_params(model, x[0], jnp.float64)
+    assert np.abs(apply_batch(model, params, x) - x).max() == 0.0
+
+
+@pytest.mark.parametrize(("hidden", "width", "activation"), [
+    (0, 2048, "relu"), (1, 2048, "relu"), (9, 2048, "relu"), (3, 784, "linear"),
+    (5, 2048, "linear"),
+])  # fmt: skip
+def test_app_b_identity_fcn_is_exact(x64, mnist, hidden, width, activation):
+    model = ic.ic_fcn(hidden, width, activation)
+    x = jnp.concatenate(
+        [
+            jnp.asarray(mnist[0][:2], jnp.float64),
+            jax.random.normal(jax.random.PRNGKey(0), (2, 1, 28, 28), jnp.float64),
+        ]
+    )
+    params = ic.identity_params(model, x[0], jnp.float64)
+    assert np.abs(apply_batch(model, params, x) - x).max() == 0.0
+
+
+def test_app_b_needs_twice_the_width_for_relu():
+    x = np.zeros((1, 28, 28), np.float32)
+    with pytest.raises(ValueError, match="≥ the copies"):
+        ic.identity_params(ic.ic_fcn(1, 784, "relu"), x)  # 784 < 2·784
+    with pytest.raises(ValueError, match="≥ the copies"):
+        ic.identity_params(ic.ic_cnn(3, 1, 5), x)  # a ReLU CNN needs two channels
+    linear = ic.ic_cnn(3, 1, 5, activation="linear")  # one channel carries +x
+    assert np.abs(apply_batch(linear, ic.identity_params(linear, x), x[None]) - x).max() == 0
+    model = ic.ic_cnn(4, 2, 5)  # float32: still exact (products with 1 and sums with 0)
+    x = np.random.default_rng(0).normal(size=(2, 1, 28, 28)).astype(np.float32)
+    assert np.abs(apply_batch(model, ic.identity_params(model, x[0]), x) - x).max() <= 1e-6
+
+
 # --- App A's schedule and stage-wise training ---------------------------------------------
 
 
@@ -247,29 +290,35 @@ def test_paper_schedule_boundaries_and_rates():
         ic.stage_boundaries(100, (0.6, 0.3))
 
 
-def test_stagewise_gd_equals_one_run_with_the_schedule(x64):
-    """Plain GD has no optimizer state, so the four-stage run equals optax with the schedule."""
+def test_stagewise_momentum_equals_pytorch_multisteplr(x64):
+    """One momentum buffer through the decays (PyTorch's SGD + MultiStepLR: buf = 0.9·buf + g,
+    p −= lr_t·buf) — not a restart per stage, which gives different parameters."""
     data = jax.random.normal(jax.random.PRNGKey(0), (2, 1, 3, 3))
     model = MLPAutoencoder((5,), activation="relu")
     params0 = jax.tree.map(
         lambda p: p.astype(jnp.float64), ic.init_params(jax.random.PRNGKey(1), model, data[0])
     )
-    config = TrainConfig("gd", 0.5, max_steps=40, snapshot_steps=(0, 12, 40), progress=False)
+    config = TrainConfig("momentum", 0.1, max_steps=40, snapshot_steps=(0, 12, 40), progress=False)
     params, history = ic.train_stagewise(jax.random.PRNGKey(1), model, data, config, params0)
-    tx = optax.sgd(ic.learning_rate_schedule(40, base=0.5))
 
-    def step(_, carry):
-        p, state = carry
-        updates, state = tx.update(jax.grad(lambda q: mse(model.apply, q, data))(p), state)
-        return optax.apply_updates(p, updates), state
+    grad = jax.jit(jax.grad(lambda q: mse(model.apply, q, data)))
 
-    reference, _ = jax.jit(jax.lax.fori_loop, static_argnums=(0, 1, 2))(
-        0, 40, step, (params0, tx.init(params0))
-    )
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-12), params, reference)
+    def reference(restart: bool):  # PyTorch's update, written out
+        p, buf = params0, jax.tree.map(jnp.zeros_like, params0)
+        for step in range(40):
+            if restart and step in (12, 24, 32):
+                buf = jax.tree.map(jnp.zeros_like, buf)
+            lr = 0.1 * 0.2 ** sum(step >= b for b in (12, 24, 32))
+            buf = jax.tree.map(lambda m, g: 0.9 * m + g, buf, grad(p))
+            p = jax.tree.map(lambda q, m, lr=lr: q - lr * m, p, buf)
+        return p
+
+    close = lambda a, b: np.allclose(a, b, rtol=1e-10, atol=1e-14)  # noqa: E731
+    assert all(jax.tree.leaves(jax.tree.map(close, params, reference(restart=False))))
+    assert not all(jax.tree.leaves(jax.tree.map(close, params, reference(restart=True))))
     assert int(history.steps) == 40 and history.losses.shape == (40,)
     assert sorted(history.snapshots) == [0, 12, 40]
-    assert history.stop_reason == "max_steps"
+    assert ic.stagewise_fields(40) == {"decay_steps": (12, 24, 32), "decay_factor": 0.2}
     keys = jax.random.split(jax.random.PRNGKey(1), 2)
     batch = ic.init_params(keys, model, data[0])
     seeds, seed_history = ic.train_stagewise(keys, model, data, config, batch, fractions=(0.5,))

@@ -42,11 +42,9 @@ import numpy as np
 from scipy import stats
 
 from memjax import identity as ic
-from memjax import plotting, runs
-from memjax.data import load_sample, read_mnist
+from memjax import plotting
 from memjax.experiment import Experiment, Run
 from memjax.probes import apply_batch
-from memjax.train import TrainConfig
 
 MNIST_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
 TABLE1_DEPTHS = (1, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19, 20, 24)
@@ -71,14 +69,7 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
         "classifier_images": 5000 if paper else 500,  # reference and query each
         "sizes": (7, 14, 28, 56, 112),
     })  # fmt: skip
-    if paper:
-        train = TrainConfig("momentum", ic.training.LEARNING_RATE,
-                            max_steps=ic.training.PAPER_STEPS, nonfinite="stop")  # fmt: skip
-    else:
-        train = TrainConfig("adam", 3e-4, max_steps=1500, nonfinite="stop")
-    config.train = runs.as_config(train)
-    config.train.fit_loss = 1e-3
-    config.lr_decay = paper
+    config.train = ic.app_a_block(1e-3) if paper else ic.q_cnn_block()
     return config
 
 
@@ -91,9 +82,7 @@ def science(run: Run) -> dict:
         model = _model(config, depth)
         key = jax.random.fold_in(run.keys["init"], depth)
         params0 = ic.init_params(key, model, x_hat[0])
-        params, history = ic.train_in_run(
-            run, f"depth_{depth}", model, x_hat, stagewise=config.lr_decay, key=key, init=params0
-        )
+        params, history = run.train(f"depth_{depth}", model, x_hat, key=key, init_params=params0)
         models[f"depth_{depth}"] = (model, params)
         nets[f"depth_{depth}"] = {
             "final_loss": float(history.final_loss),
@@ -135,13 +124,7 @@ def _model(config, depth):
 
 
 def _classifier_data(n):
-    if MNIST_DIR.is_dir():
-        images, labels = read_mnist(MNIST_DIR / "t10k-images-idx3-ubyte.gz",
-                                    MNIST_DIR / "t10k-labels-idx1-ubyte.gz")  # fmt: skip
-        images = images.reshape(-1, 1, 28, 28)
-    else:
-        images, labels = load_sample("mnist")
-    images, labels = ic.standardize(images[1:]), labels[1:]  # image 0 is the training '7'
+    images, labels = ic.mnist_test_digits(MNIST_DIR)
     n = min(n, len(images) // 2)
     return (images[:n], labels[:n]), (images[n : 2 * n], labels[n : 2 * n])
 

@@ -27,10 +27,9 @@ import ml_collections
 import numpy as np
 
 from memjax import identity as ic
-from memjax import plotting, runs
+from memjax import plotting
 from memjax.experiment import Experiment, Run
 from memjax.probes import apply_batch
-from memjax.train import TrainConfig
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
@@ -53,13 +52,7 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
         "train_index": 0, "rhos": (0.0, 0.25, 0.5, 0.75, 1.0),
         "inputs_per_rho": 16 if paper else 4, "centred": True,
     })  # fmt: skip
-    config.train = runs.as_config(
-        TrainConfig("momentum", ic.training.LEARNING_RATE, max_steps=ic.training.PAPER_STEPS,
-                    nonfinite="stop") if paper
-        else TrainConfig("adam", 3e-4, max_steps=1500, nonfinite="stop")
-    )  # fmt: skip
-    config.train.fit_loss = 1e-3
-    config.lr_decay = paper
+    config.train = ic.app_a_block(1e-3) if paper else ic.q_cnn_block()
     return config
 
 
@@ -75,8 +68,7 @@ def science(run: Run) -> dict:
         model = ic.ic_cnn(depth, channels, kernel, kernel_init=m.kernel_init, use_bias=m.use_bias)
         key = jax.random.fold_in(run.keys["init"], len(run.fits))
         params0 = ic.init_params(key, model, image[0])
-        params, history = ic.train_in_run(run, name, model, image, stagewise=config.lr_decay,
-                                          key=key, init=params0)  # fmt: skip
+        params, history = run.train(name, model, image, key=key, init_params=params0)
         d = config.data
         scores = ic.rho_sweep(model, params, image[0], run.keys["probes"], d.rhos,
                               d.inputs_per_rho, d.centred)._asdict()  # fmt: skip

@@ -62,12 +62,8 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
         "centred": True,
     })  # fmt: skip
     steps = ic.training.PAPER_STEPS if paper else 1000
-    config.train = runs.as_config(
-        TrainConfig("momentum", 0.01, max_steps=steps, nonfinite="stop") if paper
-        else TrainConfig("adam", 3e-4, max_steps=steps, nonfinite="stop")
-    )  # fmt: skip
-    config.train.fit_loss = 1e-3 if paper else 1e-2  # quick: the '7' at corr ≳ 0.99
-    config.lr_decay = paper
+    # quick: fitted = the '7' at corr ≳ 0.99
+    config.train = ic.app_a_block(1e-3) if paper else ic.q_cnn_block(steps, fit_loss=1e-2)
     config.train_opt = runs.as_config(TrainConfig("momentum", 0.01, max_steps=steps,
                                                   nonfinite="stop"))  # fmt: skip
     config.train_opt.fit_loss = 1e-3 if paper else 1e-2
@@ -126,9 +122,8 @@ def _inits(run, x_hat, batch, depth):
     model = _model(run.config, depth)
     keys, params0 = _stacked_inits(jax.random.fold_in(run.keys["init"], depth), run.config,
                                    depth, names, x_hat[0])  # fmt: skip
-    stagewise = run.config.lr_decay
-    params, history = ic.train_in_run(run, f"inits_depth_{depth}", model, x_hat,
-                                      stagewise=stagewise, keys=keys, init=params0)  # fmt: skip
+    params, history = run.train(f"inits_depth_{depth}", model, x_hat, keys=keys,
+                                init_params=params0)  # fmt: skip
     result = {}
     for i, name in enumerate(names):
         p = jax.tree.map(lambda a, i=i: a[i], params)

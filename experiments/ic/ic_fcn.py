@@ -34,12 +34,11 @@ import numpy as np
 from scipy import stats
 
 from memjax import identity as ic
-from memjax import plotting, runs
+from memjax import plotting
 from memjax.data import load_sample
 from memjax.experiment import Experiment, Run
 from memjax.models import ResidualMLP
 from memjax.probes import apply_batch
-from memjax.train import TrainConfig
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
@@ -61,11 +60,7 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
         "inputs_per_rho": 16 if paper else 4,
         "centred": True,
     })  # fmt: skip
-    steps = ic.training.PAPER_STEPS if paper else 1000
-    config.train = runs.as_config(TrainConfig("momentum", ic.training.LEARNING_RATE,
-                                              max_steps=steps, nonfinite="stop"))  # fmt: skip
-    config.train.fit_loss = 1e-4
-    config.lr_decay = paper  # App A's ×0.2 at 30/60/80 %
+    config.train = ic.app_a_block(1e-4) if paper else ic.q_fcn_block()
     return config
 
 
@@ -103,7 +98,7 @@ def _train_and_score(run, model, x_hat, inputs, index):
     name = f"{getattr(model, 'activation', 'residual')}_H{_hidden(model)}"
     init_key = jax.random.fold_in(jax.random.fold_in(run.keys["init"], index[0]), index[1])
     params0 = ic.init_params(init_key, model, x_hat[0])
-    params, history = ic.train_in_run(run, name, model, x_hat, stagewise=config.lr_decay,
+    params, history = run.train(name, model, x_hat,
                                       key=init_key, init=params0)  # fmt: skip
     scores = ic.rho_sweep(model, params, x_hat[0], run.keys["probes"], config.data.rhos,
                           config.data.inputs_per_rho, config.data.centred)  # fmt: skip

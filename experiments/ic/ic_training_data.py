@@ -32,11 +32,10 @@ import ml_collections
 import numpy as np
 
 from memjax import identity as ic
-from memjax import plotting, runs
+from memjax import plotting
 from memjax.data import load_sample
 from memjax.experiment import Experiment, Run, summary
 from memjax.probes import apply_batch
-from memjax.train import TrainConfig
 
 CIFAR_MEAN, CIFAR_STD = 0.47, 0.25
 
@@ -57,16 +56,8 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
         "cifar_cnn_depths": (3, 16) if paper else (3,), "cifar_fcn_hidden": (0, 3),
     })  # fmt: skip
     config.data = ml_collections.ConfigDict({"inputs": 16 if paper else 4, "centred": True})
-    steps = ic.training.PAPER_STEPS
-    sgd = TrainConfig("momentum", ic.training.LEARNING_RATE, max_steps=steps, nonfinite="stop")
-    config.train = runs.as_config(
-        sgd if paper else TrainConfig("adam", 3e-4, max_steps=1000, nonfinite="stop")
-    )
-    config.train.fit_loss = 1e-3
-    config.train_fcn = runs.as_config(sgd if paper else TrainConfig(
-        "momentum", 0.01, max_steps=1000, nonfinite="stop"))  # fmt: skip
-    config.train_fcn.fit_loss = 1e-4
-    config.lr_decay = paper
+    config.train = ic.app_a_block(1e-3) if paper else ic.q_cnn_block(1000)
+    config.train_fcn = ic.app_a_block(1e-4) if paper else ic.q_fcn_block()
     return config
 
 
@@ -84,11 +75,9 @@ def _train(run, name, model, data, block="train", keys=None):
     key = jax.random.fold_in(run.keys["init"], len(run.fits))
     if keys is not None:
         init = ic.init_params(keys, model, data[0])
-        return ic.train_in_run(run, name, model, data, stagewise=run.config.lr_decay, keys=keys,
-                               init=init, block=block)  # fmt: skip
+        return run.train(name, model, data, keys=keys, init_params=init, block=block)
     init = ic.init_params(key, model, data[0])
-    return ic.train_in_run(run, name, model, data, stagewise=run.config.lr_decay, key=key,
-                           init=init, block=block)  # fmt: skip
+    return run.train(name, model, data, key=key, init_params=init, block=block)
 
 
 def science(run: Run) -> dict:

@@ -7,10 +7,13 @@ the constant map?
 - :mod:`~memjax.identity.layers`: per-layer representations and their views (App F), upper
   sub-networks (App H), weight change per layer (App G), the per-layer classifier (Fig 5).
 - :mod:`~memjax.identity.theory`: Lemmas 1–2, Theorem 2, Table 1's weight counts.
-- :mod:`~memjax.identity.training`: the CNN/FCN builders and App A's stage-wise SGD.
+- :mod:`~memjax.identity.constructions`: App B's weights that realise the identity exactly.
+- :mod:`~memjax.identity.training`: the CNN/FCN builders and App A's stage-wise SGD
+  (``TrainConfig.decay_steps``).
 """
 
 from memjax.identity import plots
+from memjax.identity.constructions import identity_params
 from memjax.identity.layers import (
     batched_layer_activations,
     class_sums,
@@ -33,6 +36,7 @@ from memjax.identity.probes import (
     identity_scores,
     inputs_at_correlation,
     laplacian_energy_ratio,
+    mnist_test_digits,
     patterns,
     resize,
     rho_sweep,
@@ -51,21 +55,25 @@ from memjax.identity.theory import (
     weight_count,
 )
 from memjax.identity.training import (
+    app_a_block,
     ic_cnn,
     ic_fcn,
     init_params,
     learning_rate_schedule,
+    q_cnn_block,
+    q_fcn_block,
     stage_boundaries,
-    train_in_run,
+    stagewise_fields,
     train_stagewise,
     zero_biases,
 )
 
 __all__ = [
+    "IdentityScores",
     "MNIST_MEAN",
     "MNIST_STD",
     "PATTERNS",
-    "IdentityScores",
+    "app_a_block",
     "batched_layer_activations",
     "centre_tap",
     "class_sums",
@@ -75,33 +83,37 @@ __all__ = [
     "fcn_weight_count",
     "ic_cnn",
     "ic_fcn",
+    "identity_params",
     "identity_scores",
     "init_params",
     "inputs_at_correlation",
+    "laplacian_energy_ratio",
     "layer_activations",
     "layer_kernels",
     "layer_views",
-    "laplacian_energy_ratio",
     "layerwise_classifier_errors",
     "learning_rate_schedule",
     "least_squares_gd_limit",
+    "mnist_test_digits",
     "most_correlated_channel",
     "patch_matrix",
     "patch_rank",
     "patterns",
     "plots",
+    "q_cnn_block",
+    "q_fcn_block",
     "relative_weight_change",
     "resize",
     "rho_sweep",
     "similarity_classifier_error",
     "stage_boundaries",
+    "stagewise_fields",
     "standardize",
-    "training_digit",
     "theorem2_bound",
     "theorem2_pixel_errors",
     "top_singular_image",
-    "train_in_run",
     "train_stagewise",
+    "training_digit",
     "weight_count",
     "zero_biases",
 ]

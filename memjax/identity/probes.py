@@ -9,6 +9,7 @@ at a chosen correlation ρ to x̂; App J repeats the heatmaps with MSE. Images a
 from __future__ import annotations
 
 from collections.abc import Sequence
+from pathlib import Path
 from typing import NamedTuple
 
 import jax
@@ -17,7 +18,7 @@ import numpy as np
 from scipy import special
 
 from memjax import probes
-from memjax.data import load_sample, to_float
+from memjax.data import load_sample, read_mnist, to_float
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # [IC] App A: (v − 0.1307)/0.3081 after scaling to [0, 1]
 PATTERNS = ("checkerboard", "stripes", "square", "disc", "uniform_noise", "gaussian_noise")
@@ -36,6 +37,21 @@ def training_digit(index: int) -> np.ndarray:
     """``(1, 1, 28, 28)``: the shipped MNIST test image ``index``, standardized ([IC]'s one
     training example)."""
     return standardize(load_sample("mnist")[0][index:][:1])
+
+
+def mnist_test_digits(mnist_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """``(images (n, 1, 28, 28) standardised, labels (n,))``: MNIST test digits 1, 2, … (image 0
+    is the training '7'), from the 10k test set in ``mnist_dir`` (the IDX files) when it holds
+    them, else from the shipped 200-image sample. The training set is not shipped; the test set
+    stands in for it (Fig 5's reference set, Figs 1/40's training set)."""
+    files = [Path(mnist_dir or "") / f"t10k-{kind}-idx{n}-ubyte.gz" for kind, n in
+             (("images", 3), ("labels", 1))]  # fmt: skip
+    if mnist_dir is not None and all(f.is_file() for f in files):
+        images, labels = read_mnist(*files)
+        images = images.reshape(-1, 1, 28, 28)
+    else:
+        images, labels = load_sample("mnist")
+    return standardize(images[1:]), np.asarray(labels[1:])
 
 
 def _rows(images) -> np.ndarray:

@@ -1,25 +1,24 @@
 """[IC]'s networks and training recipe (App A): SGD 0.01, momentum 0.9, ×0.2 at 30/60/80 %.
 
-``memjax.train`` takes a constant learning rate, so the stage-wise schedule is run here as
-four consecutive :func:`memjax.train.train` calls, each starting from the last one's
-parameters. The momentum buffer restarts at each decay (3 times in a run); a
-``TrainConfig`` schedule field would remove that difference from the paper's PyTorch run.
-:func:`learning_rate_schedule` is the same schedule as an Optax function, for that field.
+The stage-wise schedule is ``TrainConfig.decay_steps`` / ``decay_factor``: one optimizer state
+runs through the decays, so the momentum buffer carries over as in PyTorch's ``MultiStepLR``
+(the paper's framework). :func:`learning_rate_schedule` is the same schedule as an Optax
+function, for reference.
 """
 
 from __future__ import annotations
 
 import dataclasses
 from collections.abc import Sequence
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
-import numpy as np
+import ml_collections
 import optax
 
+from memjax.experiment import train_block
 from memjax.models import ConvAutoencoder, MLPAutoencoder, stride1_stack_layers
-from memjax.train import STOP_REASONS, Checkpoint, History, TrainConfig, train, train_seeds
+from memjax.train import Checkpoint, TrainConfig, train, train_seeds
 
 # App A.
 LEARNING_RATE = 0.01
@@ -119,6 +118,37 @@ def learning_rate_schedule(
     return optax.piecewise_constant_schedule(base, {b: factor for b in boundaries})
 
 
+def app_a_block(fit_loss: float, max_steps: int = PAPER_STEPS) -> ml_collections.ConfigDict:
+    """A config's train block for App A: SGD 0.01 with momentum 0.9, ×0.2 at 30/60/80 % of
+    ``max_steps`` (``decay_steps`` is in the block: a run that overrides ``max_steps`` should
+    override it too), a NaN/inf loss stopping that run only."""
+    fields = stagewise_fields(max_steps)
+    return train_block("momentum", LEARNING_RATE, max_steps=max_steps, nonfinite="stop",
+                       fit_loss=fit_loss, **fields)  # fmt: skip
+
+
+def q_cnn_block(max_steps: int = 1500, fit_loss: float = 1e-3) -> ml_collections.ConfigDict:
+    """The quick CNN recipe of the claims file (Q-CNN): Adam 3e-4 on the pixel-mean loss; SGD
+    0.01/0.9 diverges at depth 8 with PyTorch-style init (see ic-cnn-training)."""
+    return train_block("adam", 3e-4, max_steps=max_steps, nonfinite="stop", fit_loss=fit_loss)
+
+
+def q_fcn_block(max_steps: int = 1000, fit_loss: float = 1e-4) -> ml_collections.ConfigDict:
+    """The quick FCN recipe of the claims file (Q-FCN): App A's SGD 0.01/0.9 at a constant
+    rate."""
+    return train_block("momentum", LEARNING_RATE, max_steps=max_steps, nonfinite="stop",
+                       fit_loss=fit_loss)  # fmt: skip
+
+
+def stagewise_fields(
+    total_steps: int, factor: float = DECAY_FACTOR, fractions: Sequence[float] = DECAY_FRACTIONS
+) -> dict:
+    """The ``TrainConfig`` fields of App A's schedule over ``total_steps`` (a boundary that
+    rounds to step 0 of a tiny run is dropped)."""
+    boundaries = tuple(b for b in stage_boundaries(total_steps, fractions) if b > 0)
+    return {"decay_steps": boundaries, "decay_factor": factor}
+
+
 def train_stagewise(
     key,
     model,
@@ -131,103 +161,19 @@ def train_stagewise(
     checkpoint: Checkpoint | None = None,
 ):
     """Trains with the learning rate decaying by ``factor`` at ``fractions`` of
-    ``config.max_steps`` (App A), one :func:`memjax.train.train` call per stage.
+    ``config.max_steps`` (App A), in one :func:`memjax.train.train` call.
 
     Args:
       key: one key, or a batch of keys to train one run per key (``train_seeds``).
-      config: the optimizer, base learning rate, total steps and stop rules;
-        ``snapshot_steps`` count from the start of the whole run.
+      config: the optimizer, base learning rate, total steps and stop rules; its
+        ``decay_steps`` / ``decay_factor`` are replaced by App A's.
       init: initial parameters (with a leading run axis for a batch of keys); default
         ``model.init``.
-      checkpoint: resumable state, one file per stage (``<stem>_stage<k><suffix>``); a finished
-        stage's file returns its result without training (see ``memjax.train.Checkpoint``).
+      checkpoint: resumable state (see ``memjax.train.Checkpoint``).
 
     Returns:
-      ``(params, history)`` as :func:`memjax.train.train`, the stages' histories joined.
-      A run stopped by a rule (loss_tol, nonfinite) stays stopped in the later stages.
+      ``(params, history)`` as :func:`memjax.train.train`.
     """
-    batch = _is_batch(key)
-    edges = (0, *stage_boundaries(config.max_steps, fractions), config.max_steps)
-    params, histories, frozen = init, [], None
-    for stage, (begin, end) in enumerate(zip(edges[:-1], edges[1:], strict=True)):
-        if end == begin:
-            continue
-        stage_config = dataclasses.replace(
-            config,
-            learning_rate=config.learning_rate * factor**stage,
-            max_steps=end - begin,
-            snapshot_steps=tuple(s - begin for s in config.snapshot_steps if begin < s <= end)
-            + ((0,) if begin == 0 and 0 in config.snapshot_steps else ()),
-        )
-        run = train_seeds if batch else train
-        stage_checkpoint = None if checkpoint is None else _stage_checkpoint(checkpoint, stage)
-        new_params, history = run(
-            key, model, data, stage_config, params, checkpoint=stage_checkpoint
-        )
-        if frozen is not None:  # runs stopped in an earlier stage keep their parameters
-            new_params = _keep_stopped(frozen, new_params, params)
-        stopped = np.asarray(history.stop_reason, dtype=object) != STOP_REASONS[0]
-        frozen = stopped if frozen is None else frozen | stopped
-        params = new_params
-        histories.append((begin, history))
-    return params, _join(histories, batch)
-
-
-def _stage_checkpoint(checkpoint: Checkpoint, stage: int) -> Checkpoint:
-    path = Path(checkpoint.path)
-    return Checkpoint(path.with_name(f"{path.stem}_stage{stage}{path.suffix}"), checkpoint.every)
-
-
-def stage_checkpoint_paths(checkpoint: Checkpoint, stages: int = 4) -> list[Path]:
-    """The files :func:`train_stagewise` writes for ``checkpoint`` (to remove after a run)."""
-    return [Path(_stage_checkpoint(checkpoint, k).path) for k in range(stages)]
-
-
-def train_in_run(
-    run, name: str, model, data, *, stagewise: bool, key=None, keys=None, init=None,
-    block: str = "train"
-):  # fmt: skip
-    """Trains through an experiment's :class:`memjax.experiment.Run`: ``run.train`` with the
-    block's constant learning rate, or, with ``stagewise``, App A's schedule
-    (:func:`train_stagewise`, checkpointed every ``run.checkpoint_every`` steps), its fit
-    recorded and parameters saved as ``run.train`` does."""
-    if not stagewise:
-        return run.train(name, model, data, key=key, keys=keys, init_params=init, block=block)
-    checkpoint = None
-    if run.checkpoint_every:
-        checkpoint = Checkpoint(run.workdir / f"checkpoint_{name}.msgpack", run.checkpoint_every)
-    seeds = keys is not None
-    params, history = train_stagewise(
-        keys if seeds else key, model, data, run.train_config(block), init, checkpoint=checkpoint
-    )
-    run.record_fit(name, history, block)
-    run.save_params(name, model, params, seeds=seeds, history=history)
-    for path in stage_checkpoint_paths(checkpoint) if checkpoint else ():
-        path.unlink(missing_ok=True)
-    return params, history
-
-
-def _keep_stopped(stopped: np.ndarray, new, old):
-    def select(a, b):
-        return jnp.where(stopped.reshape(stopped.shape + (1,) * (a.ndim - stopped.ndim)), b, a)
-
-    return jax.tree.map(select, new, old)
-
-
-def _join(histories, batch: bool) -> History:
-    losses = np.concatenate([h.losses for _, h in histories], axis=-1)
-    steps = sum(np.asarray(h.steps) for _, h in histories)
-    snapshots = {}
-    for begin, h in histories:
-        snapshots.update({begin + s: p for s, p in h.snapshots.items()})
-    reasons = [np.asarray(h.stop_reason, dtype=object) for _, h in histories]
-    reason = reasons[0]
-    for later in reasons[1:]:  # the first rule that fired in any stage
-        reason = np.where(reason == STOP_REASONS[0], later, reason)
-    return History(
-        losses=losses,
-        steps=steps,
-        final_loss=histories[-1][1].final_loss,
-        stop_reason=reason.tolist() if batch else str(reason),
-        snapshots=snapshots,
-    )
+    config = dataclasses.replace(config, **stagewise_fields(config.max_steps, factor, fractions))
+    run = train_seeds if _is_batch(key) else train
+    return run(key, model, data, config, init, checkpoint=checkpoint)

@@ -47,7 +47,8 @@ def test_cnn_depth_loses_the_identity_and_untrained_layers_blur(run_quick):
 def test_theory_closed_forms_match_trained_nets_and_table1(run_quick):
     _, metrics = run_quick("ic-theory", [
         "kernels=(5, 29)", "bound_inits=5", "train.max_steps=1000",
-        "train.snapshot_steps=(1, 100, 1000)",
+        "train.snapshot_steps=(1, 100, 1000)", "app_b.cnn_kernels=(3, 57)",
+        "app_b.cnn_sizes=(7, 28)", "app_b.cnn_depths=(2, 5)", "app_b.fcn_hidden=(0, 2)",
     ])  # fmt: skip
     theorem1 = metrics["theorem1"]
     assert theorem1["sgd_momentum"]["max_error_vs_theorem"] < 1e-10  # Thm 1
@@ -57,6 +58,7 @@ def test_theory_closed_forms_match_trained_nets_and_table1(run_quick):
     assert nullities == {5: 0, 29: 57}
     assert metrics["theorem2"]["k5_identity_error"] < 1e-8
     assert all(v["ours"] == v["paper"] for v in metrics["table1"].values())
+    assert len(metrics["app_b"]) == 22 and max(metrics["app_b"].values()) == 0.0  # App B, exact
 
 
 def test_cnn_training_sgd_is_stable_only_on_the_pixel_mean_loss(run_quick):
@@ -113,12 +115,15 @@ def test_paper_presets_resolve_to_app_a():
     fcn = experiment.prepare_config("ic-fcn-depth", "paper")
     cnn = experiment.prepare_config("ic-cnn-depth", "paper")
     for config in (fcn, cnn):
-        assert config.lr_decay and config.train.optimizer == "momentum"  # SGD, momentum 0.9
+        assert config.train.optimizer == "momentum"  # SGD, momentum 0.9
         assert config.train.learning_rate == 0.01 and config.train.max_steps == 2_000_000
+        assert config.train.decay_steps == (600_000, 1_200_000, 1_600_000)  # ×0.2 at 30/60/80 %
+        assert config.train.decay_factor == 0.2
     assert ic.stage_boundaries(2_000_000) == (600_000, 1_200_000, 1_600_000)
     assert fcn.model.width == 2048 and fcn.model.kernel_init == "ic_default"
     assert (cnn.model.channels, cnn.model.kernel) == (128, 5)
     assert cnn.model.depths == (1, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19, 20, 24)
     assert (ic.MNIST_MEAN, ic.MNIST_STD) == (0.1307, 0.3081)
-    for name in ("ic-cnn-training", "ic-cnn-shape", "ic-training-data", "ic-theory"):
+    for name in ("ic-cnn-training", "ic-cnn-shape", "ic-training-data", "ic-theory",
+                 "ic-fcn-width", "ic-full-data"):  # fmt: skip
         experiment.prepare_config(name, "paper")  # every paper preset is a valid config
