@@ -60,7 +60,7 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
 
 def science(run: Run) -> dict:
     config = run.config
-    (x_train, y_train), (x_test, y_test), source = _split(run)
+    (x_train, y_train), (x_test, y_test), source = mnist_split(run)
     pixels = _ridge_accuracy(x_train.reshape(len(x_train), -1), y_train,
                              x_test.reshape(len(x_test), -1), y_test)  # fmt: skip
     rows = []
@@ -92,7 +92,7 @@ def science(run: Run) -> dict:
     return {"source": source, "pixels_accuracy": pixels, "rows": rows, "best": best}
 
 
-def _split(run: Run):
+def mnist_split(run: Run):
     """MNIST's test set split by a fixed permutation, else the shipped sample (150 / 50)."""
     data = run.config.data
     folder = Path(data.mnist_dir)
