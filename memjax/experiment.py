@@ -494,9 +494,13 @@ class Run:
         self.figures.append(path.name)
         return path
 
-    def table(self, rows: Sequence[Mapping], columns: Sequence[str] | None = None,
+    def table(self, rows: Sequence[Mapping], columns: Sequence[str] | Mapping | None = None,
               title: str | None = None) -> None:  # fmt: skip
-        """Prints ``rows`` (dicts) as an aligned table: floats to 3 significant digits."""
+        """Prints ``rows`` (dicts) as an aligned table: floats to 3 significant digits.
+
+        ``columns`` lists the keys to print, or maps each column's header to what fills it
+        (see :func:`table_rows`), so that metric dicts print without hand-built rows.
+        """
         print(format_table(rows, columns, title), flush=True)
 
 
@@ -507,7 +511,30 @@ def summary(values) -> dict:
             "max": float(values.max())}  # fmt: skip
 
 
+def table_rows(records: Sequence[Mapping], columns: Mapping) -> list[dict]:
+    """Rows of a printed table taken from metric dicts: ``columns`` maps each header to a key of
+    the record (dots go into nested dicts: ``"second_abs_eigenvalue.median"``), to a pair of
+    keys printed as ``"a/b"`` (e.g. fitted seeds out of all), or to a function of the record.
+    """
+    return [{header: _pick(record, spec) for header, spec in columns.items()}
+            for record in records]  # fmt: skip
+
+
+def _pick(record: Mapping, spec):
+    if callable(spec):
+        return spec(record)
+    if isinstance(spec, tuple):
+        return "/".join(str(_pick(record, part)) for part in spec)
+    if spec in record:  # a key with a dot of its own, e.g. "fraction_above_0.9"
+        return record[spec]
+    for part in spec.split("."):
+        record = record[part]
+    return record
+
+
 def format_table(rows, columns=None, title=None) -> str:
+    if isinstance(columns, Mapping):
+        rows, columns = table_rows(rows, columns), None
     columns = list(columns or (rows[0].keys() if rows else []))
     cells = [[_cell(row.get(c)) for c in columns] for row in rows]
     widths = [max([len(c), *(len(r[i]) for r in cells)]) for i, c in enumerate(columns)]
@@ -694,7 +721,6 @@ def open_run(workdir: str | Path) -> OpenedRun:
     read = lambda name: json.loads((workdir / name).read_text())  # noqa: E731
     return OpenedRun(workdir, ml_collections.ConfigDict(read("config.json")),
                      read("metrics.json"), read("provenance.json"))  # fmt: skip
-
 
 
 # ---------------------------------------------------------------------------------------------

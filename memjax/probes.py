@@ -71,6 +71,32 @@ def match_outputs(outputs, inputs, training) -> dict:
     }
 
 
+def cosine_matches(outputs, training, threshold: float) -> dict:
+    """[MO1] Fig 4–5's reading of outputs for noise: is each output one training image (|cos|
+    to the nearest above ``threshold``) and not a combination (|cos| to the others small)?
+
+    Raw cosines, as [MO1]'s images are not all-positive. Returns ``index`` (nearest training
+    image per output, -1 for an output that collapsed to 0), the share of outputs above
+    ``threshold``, the medians of |cos| to the nearest and (mean over) the other training
+    images, the share collapsed to 0, and how many outputs are nearest to each image; medians
+    are None when every output collapsed.
+    """
+    index, cos = spectral.nearest_example(outputs, training)
+    live = index >= 0
+    nearest = cos[live, index[live]]
+    other = (cos[live].sum(axis=1) - nearest) / max(len(training) - 1, 1)
+    return {
+        "index": index,
+        "share_matching_one_training_image": float(np.mean(nearest > threshold)) if live.any()
+        else 0.0,
+        "median_abs_cos_nearest": float(np.median(nearest)) if live.any() else None,
+        "median_abs_cos_others": float(np.median(other)) if live.any() and len(training) > 1
+        else None,
+        "share_collapsed_to_zero": float(np.mean(~live)),
+        "nearest_counts": np.bincount(index[live], minlength=len(training)),
+    }  # fmt: skip
+
+
 def nearest_counts(nearest, n_training: int) -> list[int]:
     """How many outputs fell nearest to each training image (a histogram, as [DS] Fig 8)."""
     nearest = np.asarray(nearest)

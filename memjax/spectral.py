@@ -173,6 +173,15 @@ def truncated_svd_operator(matrix, k: int) -> np.ndarray:
     return (u[:, :k] * s[:k]) @ vt[:k]
 
 
+def minmax_mse(reconstructions, targets) -> float:
+    """MSE after min–max scaling each reconstruction to [0, 1] ([DS] Table 1 scores the full
+    and the truncated operators' reconstructions of the training images so)."""
+    r = np.asarray(reconstructions, np.float64).reshape(len(reconstructions), -1)
+    low, high = r.min(axis=1, keepdims=True), r.max(axis=1, keepdims=True)
+    scaled = (r - low) / np.where(high > low, high - low, 1.0)
+    return float(np.mean((scaled - np.asarray(targets).reshape(len(r), -1)) ** 2))
+
+
 # ---------------------------------------------------------------------------------------------
 # Matrix-free top eigenpairs: thick-restart Arnoldi (Krylov–Schur style), device-resident.
 #

@@ -32,3 +32,13 @@ def test_new_config_holds_the_seed_and_makes_blocks_overridable():
     assert config.model.filters == 64 and config.train.max_steps == 7
     experiment.check_config(config)
     assert experiment.new_config(seed=3).seed == 3
+
+
+def test_table_rows_take_columns_from_metric_dicts():
+    records = [{"name": "a", "spectrum": {"median": 0.5}, "fitted": 2, "seeds": 3,
+                "share_above_0.9": 1.0}]  # fmt: skip
+    columns = {"net": "name", "median": "spectrum.median", "fitted": ("fitted", "seeds"),
+               "> 0.9": "share_above_0.9", "twice": lambda r: 2 * r["fitted"]}  # fmt: skip
+    rows = experiment.table_rows(records, columns)
+    assert rows == [{"net": "a", "median": 0.5, "fitted": "2/3", "> 0.9": 1.0, "twice": 4}]
+    assert experiment.format_table(records, columns) == experiment.format_table(rows)

@@ -124,3 +124,31 @@ def test_mo1_d1_reaches_1x1_and_d2_reaches_4x4_after_one_layer():
     params = jax.eval_shape(ConvAutoencoder(d2_layers(4, depth=6)).init, jax.random.PRNGKey(0),
                             jnp.zeros(cifar))  # fmt: skip
     assert sum(p.size for p in jax.tree.leaves(params)) == 9 * (3 * 4 + 4 * 4 * 4 + 4 * 3)
+
+
+def test_constant_inits_stack_one_constant_start_per_value():
+    from memjax.models import DeepConvStack, constant_inits
+
+    model, x = DeepConvStack(3), jnp.ones((1, 3, 3))
+    init = constant_inits(model, x, (0.1, 0.2))
+    random = model.init(jax.random.PRNGKey(1), x)
+    for leaf, other in zip(jax.tree.leaves(init), jax.tree.leaves(random), strict=True):
+        shape = other.shape
+        assert leaf.shape == (2, *shape)
+        np.testing.assert_array_equal(leaf[0], np.full(shape, 0.1, np.float32))
+        np.testing.assert_array_equal(leaf[1], np.full(shape, 0.2, np.float32))
+
+
+def test_hidden_channel_spread_is_zero_for_equal_filters_and_ignores_the_last_layer():
+    from memjax.models import ConvAutoencoder, d2_layers, hidden_channel_spread
+
+    model, x = ConvAutoencoder(d2_layers(4, 5), kernel_init="constant:0.01"), jnp.ones((3, 32, 32))
+    params = model.init(jax.random.PRNGKey(0), x)
+    assert hidden_channel_spread(params) == 0.0  # the last layer's filters are equal too here
+    kernel = params["params"]["conv1"]["kernel"]
+    params["params"]["conv1"]["kernel"] = kernel.at[..., 1].add(0.5)
+    assert hidden_channel_spread(params) == pytest.approx(0.5)
+    last = sorted(params["params"], key=lambda n: int(n.removeprefix("conv")))[-1]
+    params["params"]["conv1"]["kernel"] = kernel
+    params["params"][last]["kernel"] = params["params"][last]["kernel"].at[..., 2].add(9.0)
+    assert hidden_channel_spread(params) == 0.0

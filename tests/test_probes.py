@@ -64,3 +64,17 @@ def test_summarize_counts_matches_and_compare_outputs_names_the_claim():
                                          ["net"])  # fmt: skip
     rows = probes.summary_rows("net", {"final_loss": 1e-3, "gaussian": summary})
     assert len(rows) == 1 and rows[0]["loss"] == 1e-3 and rows[0]["input"] == "gaussian"
+
+
+def test_cosine_matches_reads_one_image_not_a_combination_and_counts_collapse():
+    training = np.array([[1.0, 0.0], [0.0, 1.0]])
+    outputs = np.array([[2.0, 0.0], [0.0, -3.0], [1.0, 1.0], [0.0, 0.0]])
+    m = probes.cosine_matches(outputs, training, threshold=0.9)
+    np.testing.assert_array_equal(m["index"], [0, 1, 0, -1])
+    assert m["share_matching_one_training_image"] == 2 / 3  # the combination is not one image
+    assert m["median_abs_cos_nearest"] == 1.0
+    assert m["median_abs_cos_others"] == 0.0
+    assert m["share_collapsed_to_zero"] == 0.25
+    np.testing.assert_array_equal(m["nearest_counts"], [2, 1])
+    none = probes.cosine_matches(np.zeros((2, 2)), training, threshold=0.9)
+    assert none["median_abs_cos_nearest"] is None and none["share_matching_one_training_image"] == 0

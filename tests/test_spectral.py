@@ -140,3 +140,11 @@ def test_krylov_eigs_rejects_bad_sizes():
         krylov_eigs(_MatrixProduct(), jnp.eye(10), start, 2, krylov_dim=10)
     with pytest.raises(ValueError, match="loop"):
         krylov_eigs(_MatrixProduct(), jnp.eye(10), start, 2, krylov_dim=6, loop="gpu")
+
+
+def test_minmax_mse_scales_each_reconstruction_to_the_unit_interval():
+    targets = np.array([[0.0, 0.5, 1.0], [1.0, 0.0, 0.0]])
+    # any affine image of a target with positive gain scores 0; a constant one scores its MSE
+    assert spectral.minmax_mse(3 * targets - 2, targets) == 0.0
+    constant = np.ones((2, 3))
+    assert spectral.minmax_mse(constant, targets) == pytest.approx(np.mean(targets**2))

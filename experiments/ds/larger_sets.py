@@ -157,14 +157,6 @@ def _class_sets(data_config):
     return padded, f"{source}, digit {label}, zero-padded to 32×32"
 
 
-def minmax_mse(reconstructions, targets) -> float:
-    """MSE after min–max scaling each reconstruction to [0, 1] ([DS] Table 1)."""
-    r = np.asarray(reconstructions, np.float64).reshape(len(reconstructions), -1)
-    low, high = r.min(axis=1, keepdims=True), r.max(axis=1, keepdims=True)
-    scaled = (r - low) / np.where(high > low, high - low, 1.0)
-    return float(np.mean((scaled - np.asarray(targets).reshape(len(r), -1)) ** 2))
-
-
 def _table1(run):
     config = run.config
     images, source = _class_sets(config.data)
@@ -181,9 +173,10 @@ def _table1(run):
         mags = spectral.eigenspectrum(a).magnitudes
         flat = data.reshape(n, -1).astype(np.float64)
         ks = sorted({max(1, n // 4), max(1, n // 2), n, min(2 * n, len(a))})
-        mse = {k: minmax_mse(flat @ spectral.truncated_svd_operator(a, k).T, flat) for k in ks}
+        mse = {k: spectral.minmax_mse(flat @ spectral.truncated_svd_operator(a, k).T, flat)
+               for k in ks}  # fmt: skip
         rank = spectral.effective_rank(mags, config.rank_threshold)
-        mse_all = minmax_mse(flat @ a.T, flat)
+        mse_all = spectral.minmax_mse(flat @ a.T, flat)
         # The conjecture: rank = dim span = n, and the top-n truncation loses nothing.
         run.compare(f"Table 1: rank (#|λ| > {config.rank_threshold}), n = {n}", rank, n, tol=0,
                     fits=[name])  # fmt: skip

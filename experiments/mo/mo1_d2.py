@@ -36,8 +36,7 @@ dog after training:
   kaiming_uniform  1.61   (9.67)    1.00 (min 0.99)
   kaiming_normal   1.57   (17.64)   1.00
 Kaiming starts ~5·10⁴× larger than Xavier (paper ~10³×; the absolute norms depend on the
-unknown layer details and on the seed: with ``PRNGKey(seed)`` as init key, before the named
-keys, they were 1.5e-5, 1.2e-5, 0.86, 0.66), and every init memorizes the dog; the Kaiming
+unknown layer details and on the init key), and every init memorizes the dog; the Kaiming
 outputs are not visibly noisier here.
 """
 
@@ -50,7 +49,7 @@ import numpy as np
 from memjax import plotting, probes, spectral
 from memjax.data import load_sample, to_float
 from memjax.experiment import Experiment, Run, new_config, train_block
-from memjax.models import ConvAutoencoder, d2_layers
+from memjax.models import ConvAutoencoder, d2_layers, hidden_channel_spread
 from memjax.operator import top_eigenvalues
 
 PAPER_REST_BELOW = 7e-6  # [MO1] Fig 3: |λ| beyond the dog after 10,000 steps
@@ -121,7 +120,7 @@ def _linear(run, layers, dog, gaussian):
         "init": init,
         "top_abs_eigenvalues": np.abs(values),
         "top_eigenvector_distance_to_dog": float(spectral.distance_to_span(vectors[:, :1], dog)[0]),
-        "max_hidden_channel_spread": _max_hidden_channel_spread(params),
+        "max_hidden_channel_spread": hidden_channel_spread(params),
         "gaussian_median_corr_dog": probes.match_outputs(outputs, gaussian, dog)[
             "median_corr_nearest"
         ],
@@ -155,17 +154,6 @@ def _nonlinear(run, layers, init, dog, gaussian):
         "gaussian_median_corr_dog": match["median_corr_nearest"],
         "gaussian_min_corr_dog": float(match["corr_nearest"].min()),
     }, outputs  # fmt: skip
-
-
-def _max_hidden_channel_spread(params) -> float:
-    """Largest difference between two filters of one hidden layer (0: the channels are equal).
-
-    The last layer is left out: its filters write different image channels, so they differ.
-    """
-    layers = params["params"]
-    hidden = sorted(layers, key=lambda name: int(name.removeprefix("conv")))[:-1]
-    return max(float(jnp.max(jnp.abs(k - k[..., :1]))) for k in
-               (layers[name]["kernel"] for name in hidden))  # fmt: skip
 
 
 EXPERIMENT = Experiment(name="mo1-d2", paper="MO1", get_config=get_config, science=science,

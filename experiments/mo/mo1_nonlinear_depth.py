@@ -28,7 +28,7 @@ import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
-from memjax import plotting, spectral
+from memjax import plotting, probes
 from memjax.data import gaussian_images
 from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.models import DeepConvStack
@@ -74,14 +74,12 @@ def science(run: Run) -> dict:
         tests = gaussian_images(jax.random.fold_in(run.keys["tests"], index),
                                 run.config.data.num_test_inputs, data.shape[1:])  # fmt: skip
         metrics[name] = _network(run, name, net, block, data, tests, keys)
-    run.table(
-        [{"network": name, "share |cos| > thr": _median(m["share_matching_one_training_image"]),
-          "cos nearest": _median(m["median_abs_cos_nearest"]),
-          "cos others": _median(m["median_abs_cos_others"]),
-          "collapsed": _median(m["share_collapsed_to_zero"]),
-          "nearest counts (seed 0)": m["nearest_counts"][0]} for name, m in metrics.items()],
-        title="Gaussian inputs through the trained nets (medians over seeds)",
-    )  # fmt: skip
+    columns = {"share |cos| > thr": "share_matching_one_training_image",
+               "cos nearest": "median_abs_cos_nearest", "cos others": "median_abs_cos_others",
+               "collapsed": "share_collapsed_to_zero"}  # fmt: skip
+    run.table([{"network": name, **{h: _median(m[k]) for h, k in columns.items()},
+                "nearest counts (seed 0)": m["nearest_counts"][0]} for name, m in metrics.items()],
+              title="Gaussian inputs through the trained nets (medians over seeds)")  # fmt: skip
     return metrics
 
 
@@ -96,7 +94,7 @@ def _network(run, name, net, block, data, tests, keys):
     params, _ = run.train(name, model, data, keys=keys, block=block)
     outputs = jax.vmap(lambda p: jax.vmap(lambda x: model.apply(p, x))(tests))(params)
     threshold = run.config.data.match_threshold
-    per_seed = [_similarities(np.asarray(o), data, threshold) for o in outputs]
+    per_seed = [probes.cosine_matches(np.asarray(o), data, threshold) for o in outputs]
     shown = min(8, len(tests))
     plotting.image_grid(
         [list(tests[:shown]), list(np.asarray(outputs[0, :shown])), list(data)],
@@ -114,22 +112,6 @@ def _network(run, name, net, block, data, tests, keys):
         run.compare(f"{name}: median |cos(output, other training images)|", others,
                     OTHER_BOUND, kind="below", fits=[name], require="any")  # fmt: skip
     return result
-
-
-def _similarities(outputs, data, threshold):
-    index, cos = spectral.nearest_example(outputs, data)
-    live = index >= 0
-    nearest = cos[live, index[live]]
-    other = (cos[live].sum(axis=1) - nearest) / max(len(data) - 1, 1)
-    return {
-        "index": index,
-        "share_matching_one_training_image": float(np.mean(nearest > threshold)) if live.any()
-        else 0.0,
-        "median_abs_cos_nearest": float(np.median(nearest)) if live.any() else None,
-        "median_abs_cos_others": float(np.median(other)) if live.any() and len(data) > 1 else None,
-        "share_collapsed_to_zero": float(np.mean(~live)),
-        "nearest_counts": np.bincount(index[live], minlength=len(data)),
-    }  # fmt: skip
 
 
 EXPERIMENT = Experiment(name="mo1-nonlinear-depth", paper="MO1", get_config=get_config,

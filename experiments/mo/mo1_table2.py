@@ -33,14 +33,13 @@ were not run to completion.
 from __future__ import annotations
 
 import jax
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
 from memjax import plotting, spectral, theory
 from memjax.data import gaussian_images
 from memjax.experiment import Experiment, Run, new_config, train_block
-from memjax.models import DeepConvStack
+from memjax.models import DeepConvStack, constant_inits
 from memjax.operator import operator
 
 # (image size, examples, layers): (parameters, eigenvalues ≈ 1 as printed, bracket) of Table 2.
@@ -98,14 +97,10 @@ def _row(run, row, index):
     skip = run.config.model.skip_every if depth > run.config.model.skip_above else 0
     model = DeepConvStack(depth, skip_every=skip)
     values = run.config.model.init_values
-    shapes = jax.eval_shape(model.init, jax.random.PRNGKey(0), data[0])  # shapes only
-    init = jax.tree.map(lambda p: jnp.asarray(values, p.dtype).reshape(-1, *[1] * p.ndim)
-                        * jnp.ones(p.shape, p.dtype)[None], shapes)  # fmt: skip
     block = "train" if depth <= run.config.gd_max_depth else "train_deep"
     name = f"s{size}_n{n}_layers{depth}"
-    # train_seeds wants a key per run; none is used, since every run starts from its given init.
-    placeholder_keys = jax.random.split(jax.random.PRNGKey(0), len(values))
-    params, _ = run.train(name, model, data, keys=placeholder_keys, init_params=init, block=block)
+    init = constant_inits(model, data[0], values)  # one run per value, vmapped
+    params, _ = run.train(name, model, data, init_params=init, seeds=True, block=block)
     ops = np.asarray(operator(model.apply, data[0], params=params, seeds=True))
     status = run.fits[name].status
     sweep = [_init_result(v, ops[i], status[i], n) for i, v in enumerate(values)]

@@ -10,10 +10,17 @@ from memjax.models.architectures import (
     network_ds_layers,
     stride1_stack_layers,
 )
-from memjax.models.conv import ACTIVATIONS, Conv, ConvAutoencoder, Upsample, output_shape
+from memjax.models.conv import (
+    ACTIVATIONS,
+    Conv,
+    ConvAutoencoder,
+    Upsample,
+    hidden_channel_spread,
+    output_shape,
+)
 from memjax.models.deep import DeepConvStack
 from memjax.models.fc import MLPAutoencoder, ResidualMLP, SingleLayerFC
-from memjax.models.initializers import INITIALIZERS, get_initializer
+from memjax.models.initializers import INITIALIZERS, constant_inits, get_initializer
 from memjax.models.two_layer import RandomFeatureAutoencoder, contractive_interpolant, fit_readout
 from memjax.models.unet import UNet
 from memjax.models.vgg import (
@@ -39,6 +46,7 @@ __all__ = [
     "UNet",
     "Upsample",
     "VGGMini",
+    "constant_inits",
     "contractive_interpolant",
     "d1_layers",
     "d2_layers",
@@ -46,6 +54,7 @@ __all__ = [
     "downsampling_layers",
     "fit_readout",
     "get_initializer",
+    "hidden_channel_spread",
     "max_pool_2x2",
     "network_d_layers",
     "network_ds",

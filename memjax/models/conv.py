@@ -237,3 +237,16 @@ class ConvAutoencoder(nn.Module):
                     x = x + block_input
                 block_input = x
         return jnp.moveaxis(x, -1, 0)
+
+
+def hidden_channel_spread(params) -> float:
+    """Largest difference between two filters of one hidden layer of a :class:`ConvAutoencoder`
+    (0: the channels are equal, as a constant init keeps them, since every filter of a layer
+    gets the same gradient; [MO1] Fig 3's D2).
+
+    The last layer is left out: its filters write different image channels, so they differ.
+    """
+    layers = params["params"]
+    hidden = sorted(layers, key=lambda name: int(name.removeprefix("conv")))[:-1]
+    return max(float(jnp.max(jnp.abs(k - k[..., :1]))) for k in
+               (layers[name]["kernel"] for name in hidden))  # fmt: skip

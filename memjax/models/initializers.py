@@ -116,3 +116,12 @@ def pytorch_bias_init(fan_in: int) -> Initializer:
         return jax.random.uniform(key, shape, dtype, -bound, bound)
 
     return init
+
+
+def constant_inits(model, example, values) -> dict:
+    """``model``'s parameters with every entry equal to ``values[i]``, stacked on a leading run
+    axis (one run per value), for runs started from ``init_params`` alone: [MO1] Table 2
+    sweeps "as close to zero as possible" over constant initial values this way."""
+    shapes = jax.eval_shape(model.init, jax.random.PRNGKey(0), example)  # shapes only
+    return jax.tree.map(lambda p: jnp.asarray(values, p.dtype).reshape(-1, *[1] * p.ndim)
+                        * jnp.ones(p.shape, p.dtype)[None], shapes)  # fmt: skip
