@@ -81,11 +81,6 @@ def _output_norm_at_init(model, key, image) -> float:
     return float(jnp.linalg.norm(model.apply(params, jnp.asarray(image))))
 
 
-EXPERIMENT = Experiment(
-    name="ds-initializations",
-    paper="DS",
-    figure="[DS] App E Fig 11: NLD_{128,128} memorizes under Xavier/Kaiming inits",
-    get_config=get_config,
-    science=science,
-    keys=("init", "probes"),
-)
+EXPERIMENT = Experiment(name="ds-initializations", paper="DS", get_config=get_config,
+                        science=science, keys=("init", "probes"), figure="[DS] App E Fig 11: "
+                        "NLD_{128,128} memorizes under Xavier/Kaiming inits")  # fmt: skip

@@ -49,8 +49,7 @@ import ml_collections
 import numpy as np
 
 from memjax import plotting, spectral
-from memjax.data import load_dataset, load_sample, read_mnist, to_float
-from memjax.data.sample import SHIPPED_ONE_PER_CLASS
+from memjax.data import SHIPPED_ONE_PER_CLASS, load_dataset, load_sample, read_mnist, to_float
 from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.models import ConvAutoencoder, downsampling_layers
 from memjax.operator import operator, top_eigenvalues
@@ -212,11 +211,6 @@ def _plot_table1(rows, threshold, path):
     )  # fmt: skip
 
 
-EXPERIMENT = Experiment(
-    name="ds-larger-sets",
-    paper="DS",
-    figure="[DS] App D Fig 9-10, Table 1: D_{64,128} on 10 and on thousands of images",
-    get_config=get_config,
-    science=science,
-    keys=("init",),
-)
+EXPERIMENT = Experiment(name="ds-larger-sets", paper="DS", get_config=get_config, science=science,
+                        keys=("init",), figure="[DS] App D Fig 9-10, Table 1: D_{64,128} on 10 "
+                        "and on thousands of images")  # fmt: skip

@@ -90,14 +90,27 @@ def science(run: Run) -> dict:
         ]
     _plot_outputs(run, train_image, tests, identity.pop("outputs"), point_map.pop("outputs"))
     _plot_spectra(run, point_map, sets)
-    _plot_inits(run, [point_map, *other_inits])
-    _print_tables(run, [point_map, *other_inits], sets)
-    return {
-        "identity_init": identity,
-        "point_map": point_map,
-        "point_map_other_inits": other_inits,
-        "training_sets": sets,
-    }
+    inits = [point_map, *other_inits]
+    plotting.strip_plot(
+        {r["kernel_init"]: r["second_abs_eigenvalue_per_seed"] for r in inits},
+        run.figure("initializations"), ylabel="second |λ| (0 = point map)",
+        title="Network DS on one image: second eigenvalue per seed by initialization",
+    )  # fmt: skip
+    run.table(inits, {
+        "init": "kernel_init", "second |λ| median": "second_abs_eigenvalue.median",
+        "max": "second_abs_eigenvalue.max", "fitted": ("fitted_seeds", "num_seeds"),
+        "fitted, < 0.1": ("seeds_with_second_abs_eigenvalue_below_0.1", "num_seeds"),
+        "|cos(out, image)| gaussian": "abs_cos_output_vs_training_image.gaussian.median",
+    }, title="point map on one image, by initialization (median over seeds)")  # fmt: skip
+    run.table(sets, {
+        "training set": "name", "dim": "dim_span", "rank": "rank", "paper": "paper_rank",
+        "fitted": ("fitted_seeds", "num_seeds"),
+        "fitted, rank ok": ("seeds_with_rank_equal_dim_span", "num_seeds"),
+        "max|1-λ| span": "max_abs_one_minus_eigenvalue_on_span",
+        "max|λ| off": "max_abs_eigenvalue_off_span", "max loss": "final_loss_max",
+    }, title="[DS] App C: rank (median seed, |λ| > rank_threshold) vs dim span")  # fmt: skip
+    return {"identity_init": identity, "point_map": point_map,
+            "point_map_other_inits": other_inits, "training_sets": sets}  # fmt: skip
 
 
 def _test_inputs(key, n, dtype):
@@ -263,42 +276,6 @@ def _plot_spectra(run, point_map, sets):
     )
 
 
-def _plot_inits(run, results):
-    plotting.strip_plot(
-        {r["kernel_init"]: r["second_abs_eigenvalue_per_seed"] for r in results},
-        run.figure("initializations"),
-        ylabel="second |λ| (0 = point map)",
-        title="Network DS on one image: second eigenvalue per seed by initialization",
-    )
-
-
-def _print_tables(run, inits, sets):
-    run.table(
-        [{"init": r["kernel_init"], "second |λ| median": r["second_abs_eigenvalue"]["median"],
-          "max": r["second_abs_eigenvalue"]["max"],
-          "fitted": f"{r['fitted_seeds']}/{r['num_seeds']}",
-          "fitted, < 0.1": f"{r['seeds_with_second_abs_eigenvalue_below_0.1']}/{r['num_seeds']}",
-          "|cos(out, image)| gaussian": r["abs_cos_output_vs_training_image"]["gaussian"]["median"]}
-         for r in inits],
-        title="point map on one image, by initialization (median over seeds)",
-    )  # fmt: skip
-    run.table(
-        [{"training set": s["name"], "dim": s["dim_span"], "rank": s["rank"],
-          "paper": s["paper_rank"],
-          "fitted": f"{s['fitted_seeds']}/{s['num_seeds']}",
-          "fitted, rank ok": f"{s['seeds_with_rank_equal_dim_span']}/{s['num_seeds']}",
-          "max|1-λ| span": s["max_abs_one_minus_eigenvalue_on_span"],
-          "max|λ| off": s["max_abs_eigenvalue_off_span"], "max loss": s["final_loss_max"]}
-         for s in sets],
-        title="[DS] App C: rank (median seed, |λ| > rank_threshold) vs dim span",
-    )  # fmt: skip
-
-
-EXPERIMENT = Experiment(
-    name="network-ds",
-    paper="DS",
-    figure="[DS] Fig 4, App A, App C: Network DS, identity vs point map, rank = dim span",
-    get_config=get_config,
-    science=science,
-    keys=("image", "tests", "seeds"),
-)
+EXPERIMENT = Experiment(name="network-ds", paper="DS", get_config=get_config, science=science,
+                        keys=("image", "tests", "seeds"), figure="[DS] Fig 4, App A, App C: "
+                        "Network DS, identity vs point map, rank = dim span")  # fmt: skip

@@ -25,7 +25,7 @@ NLD drops Gaussian inputs, but NLD does not output the plane: squares come out a
 texture inside the square, CIFAR inputs as their own blurred layout with plane colours. Fig 8,
 NLD_{32,32} on 8 images (loss 8.1e-3): 0.26 / 0.04, 0.39 / 0.84, 0.40 / 0.79, with no output
 above 0.9 to any training image (paper: every output is a training image). What was tried,
-on one image (probe inputs of the earlier code): NLD_{128,128} for 10,000 steps (loss 6.9e-4;
+on one image: NLD_{128,128} for 10,000 steps (loss 6.9e-4;
 Gaussian 0.22 / 0.02, squares 0.27 / 0.64, CIFAR 0.23 / 0.54, unchanged since step 100),
 biases on, Adam 1e-3, and images scaled to [-1, 1]: none gave a point map. The U-Net of
 ``ds-unet`` does give one, so depth to 1×1, biases and the sigmoid output are suspects.
@@ -113,11 +113,6 @@ def _training_set(config):
     return to_float(images[indices]), to_float(np.delete(images, indices, axis=0))
 
 
-EXPERIMENT = Experiment(
-    name="ds-nonlinear",
-    paper="DS",
-    figure="[DS] Fig 7-8: NLD_{128,128} outputs training images, NLND_{128,128} the input",
-    get_config=get_config,
-    science=science,
-    keys=("init", "probes"),
-)
+EXPERIMENT = Experiment(name="ds-nonlinear", paper="DS", get_config=get_config, science=science,
+                        keys=("init", "probes"), figure="[DS] Fig 7-8: NLD_{128,128} outputs "
+                        "training images, NLND_{128,128} the input")  # fmt: skip

@@ -20,8 +20,7 @@ reproduce: corr(output, training image) is only 0.06–0.15 on Gaussian inputs a
 on CIFAR inputs, and D keeps large white squares (0.39–0.45), which survive stride 8. Its
 outputs are blocky low-pass images of the input: one conv after a ×8 nearest upsampling cannot
 place detail inside an 8×8 block. With ``model.convs_after_up=3`` (loss 3.0e-3 at 2000 steps)
-Gaussian outputs correlate 0.09 with the frog and 0.015 with the input (probe inputs of the
-earlier code): still no point map.
+Gaussian outputs correlate 0.09 with the frog and 0.015 with the input: still no point map.
 """
 
 from __future__ import annotations
@@ -30,7 +29,7 @@ import ml_collections
 import numpy as np
 
 from memjax import plotting, probes
-from memjax.data.sample import CIFAR10_CLASSES, load_sample
+from memjax.data import CIFAR10_CLASSES, load_sample
 from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.models import ConvAutoencoder, network_d_layers
 
@@ -84,11 +83,6 @@ def _plot(run, name, model, snapshots, train_image, tests):
     )  # fmt: skip
 
 
-EXPERIMENT = Experiment(
-    name="ds-point-map",
-    paper="DS",
-    figure="[DS] Fig 2-3: Network D (point map) vs ND (identity) at 10/100/1000/2000 steps",
-    get_config=get_config,
-    science=science,
-    keys=("init", "probes"),
-)
+EXPERIMENT = Experiment(name="ds-point-map", paper="DS", get_config=get_config, science=science,
+                        keys=("init", "probes"), figure="[DS] Fig 2-3: Network D (point map) vs "
+                        "ND (identity) at 10/100/1000/2000 steps")  # fmt: skip

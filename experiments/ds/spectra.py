@@ -23,12 +23,9 @@ Measured (quick, 125 s): D_{64,192} on one image has top |λ| 0.999 with its top
 at step 1000 and 1.359 at step 2000, with the top eigenvector orthogonal to the image
 (distance 1.00). The complex pair at |λ| 1.166 shows translated copies of the plane: the image
 is stored, but shifted, outside span(X). With two images: 24 of 24 above 0.5 from step 200.
-So the paper's rank ≈ k does not reproduce (as the prototype found with other decoder depths
-and optimizers); D comes closest early in training. ND_{4,4} is high rank (24 of 24 above 0.5
-at every snapshot, for k = 1 and 2), as stated, but in the quick preset's 2000 steps it does
-not reach the fit threshold 1e-2 (losses 1.006e-2 and 1.08e-2), so those two comparisons are
-reported as unfit. The eigenvalues come from memjax's Krylov solver; ARPACK's (before
-2026-11-23) differ by up to 3e-4 relative (the complex pairs), the counts not at all.
+So the paper's rank ≈ k does not reproduce; D comes closest early in training. ND_{4,4} is high
+rank (24 of 24 above 0.5 at every snapshot, for k = 1 and 2), as stated, but in 2000 steps it
+does not reach the fit threshold 1e-2 (losses 1.006e-2 and 1.08e-2): those comparisons are unfit.
 """
 
 from __future__ import annotations
@@ -148,11 +145,6 @@ def _compare(run, name, network, last, k):
                     kind="above", fits=[name])  # fmt: skip
 
 
-EXPERIMENT = Experiment(
-    name="ds-spectra",
-    paper="DS",
-    figure="[DS] Fig 6: spectra of D_{64,192} vs ND_{4,4} on 1 and 2 images, over training",
-    get_config=get_config,
-    science=science,
-    keys=("init",),
-)
+EXPERIMENT = Experiment(name="ds-spectra", paper="DS", get_config=get_config, science=science,
+                        keys=("init",), figure="[DS] Fig 6: spectra of D_{64,192} vs ND_{4,4} on "
+                        "1 and 2 images, over training")  # fmt: skip

@@ -13,13 +13,12 @@ path from input to output.
 
 Measured (quick, 92 s of CPU; loss 1.5e-4; median |corr(output, training image)| /
 |corr(output, input)|): Gaussian 0.99 / 0.01, squares 0.98 / 0.09, CIFAR 1.00 / 0.19: Fig 1
-reproduces. The Gaussian number depends on the initialization: 0.81 with the init of the
-earlier code (``PRNGKey(0)`` itself, now split into the init and probe keys). Also measured
-with that init (one run each): at step 100 already 0.71 for all three kinds; with 4 skip
-channels per level 0.86 / 0.99 / 1.00 to the training image (skips do not undo it), and with
-a linear instead of a sigmoid output 0.88 / 0.97 / 0.99. NLD_{a,b} of
-``ds-nonlinear`` does not memorize in this way, so what the U-Net adds (5 levels down to 1×1,
-biases, 5×5 kernels, LeakyReLU 0.2, 20 convolutions) is where to look.
+reproduces. The Gaussian number depends on the init key (0.81 with another). Also measured (one
+run each): at step 100 already 0.71 for all three kinds; with 4 skip channels per level 0.86 /
+0.99 / 1.00 to the training image (skips do not undo it), with a linear instead of a sigmoid
+output 0.88 / 0.97 / 0.99. NLD_{a,b} of ``ds-nonlinear`` does not memorize in this way, so what
+the U-Net adds (5 levels down to 1×1, biases, 5×5 kernels, LeakyReLU 0.2, 20 convolutions) is
+where to look.
 """
 
 from __future__ import annotations
@@ -27,7 +26,7 @@ from __future__ import annotations
 import ml_collections
 
 from memjax import probes
-from memjax.data.sample import CIFAR10_CLASSES, load_sample
+from memjax.data import CIFAR10_CLASSES, load_sample
 from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.models import UNet
 
@@ -62,11 +61,6 @@ def science(run: Run) -> dict:
     return metrics
 
 
-EXPERIMENT = Experiment(
-    name="ds-unet",
-    paper="DS",
-    figure="[DS] Fig 1: a U-Net trained on one image outputs it for any input",
-    get_config=get_config,
-    science=science,
-    keys=("init", "probes"),
-)
+EXPERIMENT = Experiment(name="ds-unet", paper="DS", get_config=get_config, science=science,
+                        keys=("init", "probes"), figure="[DS] Fig 1: a U-Net trained on one image "
+                        "outputs it for any input")  # fmt: skip

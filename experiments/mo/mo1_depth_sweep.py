@@ -62,13 +62,11 @@ def science(run: Run) -> dict:
         f"|λ_{n + 1}| (0 = memorization)", title=f"{size}×{size} images, {n} training example(s)",
         vlines={"s − 1: no forced zeros (Thm 4)": first, "⌈s⁴/9⌉ (§3.2)": heuristic}, log=True,
     )  # fmt: skip
-    run.table(
-        [{"depth": r["depth"], "fitted": f"{r['fitted_seeds']}/{len(keys)}",
-          f"|λ{n + 1}| median": r["abs_eigenvalue_n_plus_1_median"],
-          "per fitted seed": r["abs_eigenvalue_n_plus_1_per_fitted_seed"]} for r in rows],
-        title=f"{size}×{size}, {n} example(s); no forced zeros from depth {first}, heuristic "
-        f"depth {heuristic}",
-    )  # fmt: skip
+    run.table(rows, {"depth": "depth", "fitted": lambda r: f"{r['fitted_seeds']}/{len(keys)}",
+                     f"|λ{n + 1}| median": "abs_eigenvalue_n_plus_1_median",
+                     "per fitted seed": "abs_eigenvalue_n_plus_1_per_fitted_seed"},
+              title=f"{size}×{size}, {n} example(s); no forced zeros from depth {first}, "
+              f"heuristic depth {heuristic}")  # fmt: skip
     return {"image_size": size, "num_examples": n, "first_depth_without_forced_zeros": first,
             "heuristic_depth": heuristic, "depths": rows}  # fmt: skip
 
