@@ -49,17 +49,22 @@ def unpool_2x2(pooled: jax.Array, switches: jax.Array) -> jax.Array:
 
 
 class VGGMini(nn.Module):
-    """VGG-style classifier on one ``(C, H, W)`` image; H and W divisible by ``2**len(blocks)``.
+    """VGG-style classifier on one ``(C, H, W)`` image.
+
+    Pooling is in floor mode (an odd last row or column is dropped, as PyTorch's MaxPool2d);
+    with H, W divisible by ``2**len(blocks)`` nothing is dropped and every switch unpools.
 
     Attributes:
       blocks: output channels of the convs of each macro layer, e.g. ``((16, 16), (32, 32))``
         is conv1_1, conv1_2, pool1, conv2_1, conv2_2, pool2.
       num_classes: logits returned.
+      kernel: the convs' size (3 in VGG; "same" zero padding).
       kernel_init: a name from ``memjax.models.initializers``.
     """
 
     blocks: Blocks
     num_classes: int = 10
+    kernel: int = 3
     kernel_init: str = "pytorch"
 
     @nn.compact
@@ -70,10 +75,13 @@ class VGGMini(nn.Module):
         x = jnp.moveaxis(image, 0, -1)
         for i, block in enumerate(self.blocks, start=1):
             for j, features in enumerate(block, start=1):
-                x = Conv2d(Conv(features), True, self.kernel_init, name=f"conv{i}_{j}")(x)
+                conv = Conv2d(Conv(features, kernel=self.kernel), True, self.kernel_init,
+                              name=f"conv{i}_{j}")  # fmt: skip
+                x = conv(x)
                 activations[f"conv{i}_{j}"] = jnp.moveaxis(x, -1, 0)
                 x = nn.relu(x)
-            pooled, switches = max_pool_2x2(jnp.moveaxis(x, -1, 0))
+            h, w = (x.shape[0] // 2) * 2, (x.shape[1] // 2) * 2  # floor mode on odd sizes
+            pooled, switches = max_pool_2x2(jnp.moveaxis(x[:h, :w], -1, 0))
             activations[f"pool{i}"], activations[f"switches{i}"] = pooled, switches
             x = jnp.moveaxis(pooled, 0, -1)
         logits = nn.Dense(self.num_classes, name="classifier")(x.reshape(-1))

@@ -76,13 +76,16 @@ def test_inv_table1(run_quick, shared_data):
     _, metrics = run_quick(
         "inv-table1",
         [f"data.mnist_dir='{shared_data / 'mnist'}'", "data.num_train=2000",
-         "data.num_test=500", "depths=(1, 2)", "channels=(32,)"],
+         "data.num_test=500", "depths=(1, 2)", "channels=(32,)", "learned_depths=(1,)",
+         "filter_sizes=(3,)", "train.max_steps=60", "train.learning_rate=0.003",
+         "train.fit_loss=1.0"],
     )  # fmt: skip
     assert metrics["source"] == "MNIST test set"
     pixels = 100 * metrics["pixels_accuracy"]
     assert 80 < pixels < 92  # a linear classifier on raw pixels
     for depth in ("1", "2"):  # frozen random conv features beat the pixels clearly
         assert metrics["best"][depth] > pixels + 3
+    assert metrics["learned"]["1"] > 85  # one conv layer trained end to end (cross-entropy)
 
 
 def test_inv_vgg_mini(run_quick, shared_data):
