@@ -93,6 +93,19 @@ def test_patterns_at_any_size_and_resize():
     assert round_trip.shape == (1, 1, 28, 28) and np.mean(np.abs(round_trip - square)) < 0.05
 
 
+def test_one_digit_setup_is_the_training_seven_then_the_display_inputs():
+    setup = ic.one_digit_setup(0, jax.random.PRNGKey(3))
+    assert setup.x_hat.shape == (1, 1, 28, 28)
+    assert np.array_equal(setup.x_hat, ic.standardize(load_sample("mnist")[0][:1]))
+    assert setup.batch.shape == (1 + len(setup.inputs), 1, 28, 28)
+    assert np.array_equal(setup.batch[0], setup.x_hat[0])
+    assert np.array_equal(setup.batch[1:], np.stack(list(setup.inputs.values())))
+    assert set(ic.PATTERNS) <= set(setup.inputs) and "blend" in setup.inputs
+    quick, paper = ic.one_digit_data(False, [0.0, 1.0]), ic.one_digit_data(True, (0.0,), sizes=(7,))
+    assert quick == {"train_index": 0, "rhos": (0.0, 1.0), "inputs_per_rho": 4, "centred": True}
+    assert paper["inputs_per_rho"] == 16 and paper["sizes"] == (7,)
+
+
 # --- models and layers --------------------------------------------------------------------
 
 

@@ -43,7 +43,7 @@ from scipy import stats
 
 from memjax import identity as ic
 from memjax import plotting
-from memjax.experiment import Experiment, Run
+from memjax.experiment import Experiment, Run, new_config
 from memjax.probes import apply_batch
 
 MNIST_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
@@ -52,31 +52,20 @@ TABLE1_DEPTHS = (1, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19, 20, 24
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     paper = preset == "paper"
-    config = ml_collections.ConfigDict()
-    config.seed = 0
-    config.model = ml_collections.ConfigDict({
-        "depths": TABLE1_DEPTHS if paper else (3, 8, 16),
-        "channels": 128 if paper else 32,
-        "kernel": 5,
-        "kernel_init": "ic_default" if paper else "pytorch",
-        "use_bias": True,
-    })  # fmt: skip
-    config.data = ml_collections.ConfigDict({
-        "train_index": 0,
-        "rhos": tuple(np.round(np.linspace(0, 1, 11 if paper else 5), 2).tolist()),
-        "inputs_per_rho": 16 if paper else 4,
-        "centred": True,
-        "classifier_images": 5000 if paper else 500,  # reference and query each
-        "sizes": (7, 14, 28, 56, 112),
-    })  # fmt: skip
-    config.train = ic.app_a_block(1e-3) if paper else ic.q_cnn_block()
-    return config
+    rhos = np.round(np.linspace(0, 1, 11 if paper else 5), 2).tolist()
+    return new_config(
+        model={"depths": TABLE1_DEPTHS if paper else (3, 8, 16),
+               "channels": 128 if paper else 32, "kernel": 5,
+               "kernel_init": "ic_default" if paper else "pytorch", "use_bias": True},
+        data=ic.one_digit_data(paper, rhos, sizes=(7, 14, 28, 56, 112),
+                               classifier_images=5000 if paper else 500),  # reference, query each
+        train=ic.app_a_block(1e-3) if paper else ic.q_cnn_block(),
+    )  # fmt: skip
 
 
 def science(run: Run) -> dict:
     config = run.config
-    x_hat = ic.training_digit(config.data.train_index)
-    inputs = ic.display_inputs(run.keys["patterns"])
+    x_hat, inputs, batch = ic.one_digit_setup(config.data.train_index, run.keys["patterns"])
     nets, models = {}, {}
     for depth in config.model.depths:
         model = _model(config, depth)
@@ -99,7 +88,7 @@ def science(run: Run) -> dict:
     sizes = _input_sizes(run, models, x_hat)
     upper = _upper_subnetworks(run, models, x_hat)
     _compare(run, nets, classifier, views, sizes)
-    _figures(run, x_hat, inputs, nets, models)
+    _figures(run, batch, list(inputs), nets, models)
     run.table(
         [{"net": n, "loss": r["final_loss"], "corr_id(ρ=0)": r["scores"]["corr_id"][0],
           "corr_const(ρ=0)": r["scores"]["corr_const"][0],
@@ -267,7 +256,7 @@ def _spearman(run, nets):
     return result
 
 
-def _figures(run, x_hat, inputs, nets, models):
+def _figures(run, batch, columns, nets, models):
     rhos = run.config.data.rhos
     labels = [n.replace("depth_", "") for n in nets]
     for kind in ("corr", "mse"):
@@ -279,10 +268,9 @@ def _figures(run, x_hat, inputs, nets, models):
         }
         ic.plots.score_heatmaps(panels, labels, rhos, run.figure(f"heatmaps_{kind}"),
                                 "CNNs (rows: depth) — Figs 4, 35")  # fmt: skip
-    batch = np.stack([x_hat[0], *inputs.values()])
     rows = [list(batch)] + [list(apply_batch(m, p, batch)) for m, p in models.values()]
     plotting.image_grid(rows, ["input", *models], run.figure("predictions"),
-                        ["train '7'", *inputs], title="CNN predictions (Fig 3)")  # fmt: skip
+                        ["train '7'", *columns], title="CNN predictions (Fig 3)")  # fmt: skip
     ic.plots.layer_curves({n: r["weight_change"] for n, r in nets.items()},
                           run.figure("weight_change"), "layer (1 = bottom)", "‖W⁰ − W*‖ / ‖W⁰‖",
                           "Fig 19a", first_index=1)  # fmt: skip

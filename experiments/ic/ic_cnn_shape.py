@@ -28,39 +28,33 @@ import numpy as np
 
 from memjax import identity as ic
 from memjax import plotting
-from memjax.experiment import Experiment, Run
+from memjax.experiment import Experiment, Run, new_config
 from memjax.probes import apply_batch
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     paper = preset == "paper"
-    config = ml_collections.ConfigDict()
-    config.seed = 0
-    config.model = ml_collections.ConfigDict({
-        "kernel_init": "ic_default" if paper else "pytorch", "use_bias": True,
-        "size_depths": (3, 5, 8, 12, 16, 20) if paper else (8,),
-        "size_channels": 128 if paper else 32,
-        "train_sizes": (7, 14, 28, 56) if paper else (14, 28),
-        "kernels": (5, 7, 9, 13, 17, 25, 29, 57) if paper else (5, 13, 29),
-        "kernel_channels": 128 if paper else 8,
-        "channels": (3, 32, 128, 1024) if paper else (3, 32),
-        "deep_channels": (128, 1024) if paper else (),  # Fig 10b: 20-layer nets
-        "three_channel_depths": (5, 6, 7, 8, 9, 12) if paper else (5, 12),
-        "init_seeds": 5,
-    })  # fmt: skip
-    config.data = ml_collections.ConfigDict({
-        "train_index": 0, "rhos": (0.0, 0.25, 0.5, 0.75, 1.0),
-        "inputs_per_rho": 16 if paper else 4, "centred": True,
-    })  # fmt: skip
-    config.train = ic.app_a_block(1e-3) if paper else ic.q_cnn_block()
-    return config
+    return new_config(
+        model={
+            "kernel_init": "ic_default" if paper else "pytorch", "use_bias": True,
+            "size_depths": (3, 5, 8, 12, 16, 20) if paper else (8,),
+            "size_channels": 128 if paper else 32,
+            "train_sizes": (7, 14, 28, 56) if paper else (14, 28),
+            "kernels": (5, 7, 9, 13, 17, 25, 29, 57) if paper else (5, 13, 29),
+            "kernel_channels": 128 if paper else 8,
+            "channels": (3, 32, 128, 1024) if paper else (3, 32),
+            "deep_channels": (128, 1024) if paper else (),  # Fig 10b: 20-layer nets
+            "three_channel_depths": (5, 6, 7, 8, 9, 12) if paper else (5, 12),
+            "init_seeds": 5,
+        },
+        data=ic.one_digit_data(paper, (0.0, 0.25, 0.5, 0.75, 1.0)),
+        train=ic.app_a_block(1e-3) if paper else ic.q_cnn_block(),
+    )  # fmt: skip
 
 
 def science(run: Run) -> dict:
     config = run.config
-    x_hat = ic.training_digit(config.data.train_index)
-    inputs = ic.display_inputs(run.keys["patterns"])
-    batch = np.stack([x_hat[0], *inputs.values()])
+    x_hat, inputs, batch = ic.one_digit_setup(config.data.train_index, run.keys["patterns"])
     rows, labels = [list(batch)], ["input"]
 
     def train(name, depth, channels, kernel, image):

@@ -33,10 +33,9 @@ import ml_collections
 import numpy as np
 
 from memjax import identity as ic
-from memjax import plotting, runs
-from memjax.experiment import Experiment, Run
+from memjax import plotting
+from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.probes import apply_batch
-from memjax.train import TrainConfig
 
 INITS = ("ic_default", "xavier_normal", "xavier_uniform", "kaiming_normal", "kaiming_uniform",
          "orthogonal")  # fmt: skip
@@ -48,40 +47,32 @@ STABILITY_INITS = ("ic_default", "pytorch", "xavier_normal")
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     paper = preset == "paper"
-    config = ml_collections.ConfigDict()
-    config.seed = 0
-    config.model = ml_collections.ConfigDict({
-        "channels": 128 if paper else 16, "kernel": 5, "use_bias": True,
-        "init_depths": (5, 20) if paper else (3,), "inits": INITS,
-        "optimizer_depth": 5, "optimizers": OPTIMIZERS,
-        "stability_depths": (3, 8), "stability_inits": STABILITY_INITS,
-        "stability_channels": 32,
-    })  # fmt: skip
-    config.data = ml_collections.ConfigDict({
-        "train_index": 0, "rhos": (0.0, 0.5, 1.0), "inputs_per_rho": 16 if paper else 4,
-        "centred": True,
-    })  # fmt: skip
     steps = ic.training.PAPER_STEPS if paper else 1000
-    # quick: fitted = the '7' at corr ≳ 0.99
-    config.train = ic.app_a_block(1e-3) if paper else ic.q_cnn_block(steps, fit_loss=1e-2)
-    config.train_opt = runs.as_config(TrainConfig("momentum", 0.01, max_steps=steps,
-                                                  nonfinite="stop"))  # fmt: skip
-    config.train_opt.fit_loss = 1e-3 if paper else 1e-2
-    config.train_sgd = runs.as_config(TrainConfig("momentum", 0.01, max_steps=300,
-                                                  nonfinite="stop"))  # fmt: skip
-    config.train_sgd.fit_loss = 1.0  # a stability check: every finite run counts
-    return config
+    return new_config(
+        model={
+            "channels": 128 if paper else 16, "kernel": 5, "use_bias": True,
+            "init_depths": (5, 20) if paper else (3,), "inits": INITS,
+            "optimizer_depth": 5, "optimizers": OPTIMIZERS,
+            "stability_depths": (3, 8), "stability_inits": STABILITY_INITS,
+            "stability_channels": 32,
+        },
+        data=ic.one_digit_data(paper, (0.0, 0.5, 1.0)),
+        # quick: fitted = the '7' at corr ≳ 0.99
+        train=ic.app_a_block(1e-3) if paper else ic.q_cnn_block(steps, fit_loss=1e-2),
+        train_opt=train_block("momentum", 0.01, max_steps=steps, nonfinite="stop",
+                              fit_loss=1e-3 if paper else 1e-2),
+        # a stability check: every finite run counts
+        train_sgd=train_block("momentum", 0.01, max_steps=300, nonfinite="stop", fit_loss=1.0),
+    )  # fmt: skip
 
 
 def science(run: Run) -> dict:
     config = run.config
-    x_hat = ic.training_digit(config.data.train_index)
-    inputs = ic.display_inputs(run.keys["patterns"])
-    batch = np.stack([x_hat[0], *inputs.values()])
+    x_hat, inputs, batch = ic.one_digit_setup(config.data.train_index, run.keys["patterns"])
     inits = {depth: _inits(run, x_hat, batch, depth) for depth in config.model.init_depths}
     optimizers = _optimizers(run, x_hat, batch)
     stability = _stability(run, x_hat)
-    rows = [[x_hat[0], *inputs.values()]]
+    rows = [list(batch)]
     labels = ["input"]
     for depth, result in inits.items():
         for name, r in result.items():

@@ -39,6 +39,37 @@ def training_digit(index: int) -> np.ndarray:
     return standardize(load_sample("mnist")[0][index:][:1])
 
 
+class OneDigitSetup(NamedTuple):
+    """What a one-image [IC] experiment trains on and shows.
+
+    Attributes:
+      x_hat: ``(1, 1, 28, 28)``, the training image.
+      inputs: :func:`display_inputs`, the test columns of the prediction figures by name.
+      batch: ``(1 + len(inputs), 1, 28, 28)``: ``x_hat`` then the inputs, a figure's first row.
+    """
+
+    x_hat: np.ndarray
+    inputs: dict[str, np.ndarray]
+    batch: np.ndarray
+
+
+def one_digit_data(paper: bool, rhos: Sequence[float], **extra) -> dict:
+    """The data block of a one-image experiment's config: training image ``train_index`` 0
+    (:func:`training_digit`), test inputs at correlations ``rhos`` (§3.2; the grid is
+    unstated), 16 per ρ for the paper preset and 4 for the quick one, uncentred orthogonal
+    parts (``centred``, see :func:`inputs_at_correlation`), plus the ``extra`` entries."""
+    return {"train_index": 0, "rhos": tuple(rhos), "inputs_per_rho": 16 if paper else 4,
+            "centred": True, **extra}  # fmt: skip
+
+
+def one_digit_setup(train_index: int, key) -> OneDigitSetup:
+    """The training image :func:`training_digit` ``(train_index)`` and the
+    :func:`display_inputs` drawn with ``key``, stacked as a figure's first row."""
+    x_hat = training_digit(train_index)
+    inputs = display_inputs(key)
+    return OneDigitSetup(x_hat, inputs, np.stack([x_hat[0], *inputs.values()]))
+
+
 def mnist_test_digits(mnist_dir: str | Path | None = None) -> tuple[np.ndarray, np.ndarray]:
     """``(images (n, 1, 28, 28) standardised, labels (n,))``: MNIST test digits 1, 2, … (image 0
     is the training '7'), from the 10k test set in ``mnist_dir`` (the IDX files) when it holds
