@@ -8,14 +8,28 @@ Reproduces [IC] Fig 11 (linear FCNs with 1, 3, 5 hidden layers at widths 2,048 a
 initial random function on every input orthogonal to x̂: speckled noise; training both
 layers drifts toward the constant map).
 
-    memjax run ic-fcn-width                   # quick: widths 2,048/784 and 512/2,048, 1,000 steps
-    memjax run ic-fcn-width --preset paper    # Fig 12 at widths 2,048/16,384, 2,000,000 steps
+    memjax run ic-fcn-width                   # quick: 4 linear nets, ReLU width 16,384; ≈ 1 CPU-min
+    memjax run ic-fcn-width --preset paper    # H1–H5 at 2,048/784, ReLU 2,048/16,384, 2M steps
 
 Quick preset (the claims file's Q-FCN recipe): U(±1/√fan_in) kernels, zero-initialised
-biases, SGD 0.01 with momentum 0.9 on the pixel-mean loss, constant rate. Paper preset: App A's
-schedule (×0.2 at 30/60/80 % of 2M steps) and the literal "default" init N(0, 1/(fan_in·
-fan_out)); cost: 10 nets × 2M latency-bound steps (≈ 0.1–0.3 ms each on a GPU, the 16,384-wide
-ones ≈ 50 MFLOP a step): ≈ 1 GPU-hour if vmapped by shape, ≈ 2–3 run one after another. Not run.
+biases, SGD 0.01 with momentum 0.9 on the pixel-mean loss, constant rate; 300 steps (linear
+nets reach loss ≈ 1e-13), 500 for the bottom-only net. Fig 11's pair is kept (H1 at 2,048 vs
+H3/H5 at 784: H1 has more weights, so its width must exceed 1,568), without the slow H3/H5 at
+2,048. Fig 12 runs at the paper's larger width, 16,384, only: a bottom-only net must reach x̂
+as ``W₂ ReLU(·)`` with W₂ frozen, i.e. x̂ in the cone of the columns of W₂ at its *active*
+units; a unit inactive on x̂ gets no gradient from the one training image and stays dead, so
+only ≈ half the width is usable, and ≈ w/2 random directions span R⁷⁸⁴ positively only for
+w/2 ≳ 2·784 (Wendel). Measured (bottom-only, SGD 0.01/0.9): width 2,048 plateaus at loss 0.26
+(3,000 steps), 4,096 at 0.023 (3,000), 8,192 reaches 9.9e-4 in 1,000 steps, 16,384 3.1e-4 in
+500. So at the paper's smaller width 2,048 the bottom-only net cannot fit x̂ under this
+reading (zero biases, ReLU); the paper preset keeps it and reports its fit.
+Measured quick (64 s CPU): Fig 11 linear corr_const(ρ=0) H1/2,048 −0.08, H1/784 0.03, H3/784
+0.11, H5/784 0.52 (H3/784 − H1/2,048 = 0.19 > 0; the paper's margin is 0.1); Fig 12 at 16,384
+bottom-only 0.036 (speckled noise; ‖(W₁ − W₁⁰)Π⊥‖_max = 4e-7, eq 16), both layers 0.84.
+Paper preset: App A's schedule (×0.2 at 30/60/80 % of 2M steps) and the literal "default" init
+N(0, 1/(fan_in·fan_out)); cost: 10 nets × 2M latency-bound steps (≈ 0.1–0.3 ms each on a GPU,
+the 16,384-wide ones ≈ 50 MFLOP a step): ≈ 1 GPU-hour if vmapped by shape, ≈ 2–3 run one
+after another. Not run.
 
 "Bottom layer only" trains ``dense0``'s kernel and bias (``TrainConfig.frozen`` holds
 ``dense1``). With biases the bottom bias moves too, so the output on x ⊥ x̂ changes by the
@@ -33,45 +47,42 @@ import numpy as np
 
 from memjax import identity as ic
 from memjax import plotting
-from memjax.experiment import Experiment, Run
+from memjax.experiment import Experiment, Run, new_config
 from memjax.probes import apply_batch
 
-TOP_LAYER = r"^params/dense1/"  # Fig 12's frozen layer of a two-layer net
+TOP_LAYER = r"^params/dense1/"  # Fig 12's frozen layer (kernel and bias) of a two-layer net
+PAPER_LINEAR = tuple((k, w) for w in (2048, 784) for k in (1, 3, 5))  # Fig 11: (hidden, width)
+QUICK_LINEAR = ((1, 2048), (1, 784), (3, 784), (5, 784))
+QUICK_RELU_WIDTH, BOTTOM_STEPS = 16384, 500
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     paper = preset == "paper"
-    config = ml_collections.ConfigDict()
-    config.seed = 0
-    config.model = ml_collections.ConfigDict({
-        "linear_hidden": (1, 3, 5), "linear_widths": (2048, 784),  # Fig 11
-        "relu_widths": (2048, 16384) if paper else (512, 2048),  # Fig 12
-        "kernel_init": "ic_default" if paper else "pytorch", "use_bias": True,
-    })  # fmt: skip
-    config.data = ml_collections.ConfigDict({
-        "train_index": 0, "rhos": (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0),
-        "inputs_per_rho": 16 if paper else 4, "centred": True,
-    })  # fmt: skip
-    config.train = ic.app_a_block(1e-4) if paper else ic.q_fcn_block()
-    return config
+    bottom = ic.app_a_block(1e-4) if paper else ic.q_fcn_block(BOTTOM_STEPS, fit_loss=1e-3)
+    bottom.frozen = (TOP_LAYER,)
+    return new_config(
+        model={"linear_nets": PAPER_LINEAR if paper else QUICK_LINEAR,
+               "relu_widths": (2048, 16384) if paper else (QUICK_RELU_WIDTH,),
+               "kernel_init": "ic_default" if paper else "pytorch", "use_bias": True},
+        data=ic.one_digit_data(paper, (0.0, 0.1, 0.3, 0.5, 0.7, 0.9, 1.0)),
+        train=ic.app_a_block(1e-4) if paper else ic.q_fcn_block(300),
+        train_bottom=bottom,  # Fig 12's bottom-only nets
+    )  # fmt: skip
 
 
 def science(run: Run) -> dict:
-    config = run.config
-    x_hat = ic.training_digit(config.data.train_index)
-    inputs = ic.display_inputs(run.keys["patterns"])
-    batch = np.stack([x_hat[0], *inputs.values()])
-    m = config.model
+    config, m = run.config, run.config.model
+    x_hat, inputs, batch = ic.one_digit_setup(config.data.train_index, run.keys["patterns"])
     nets = {}
-    for width in m.linear_widths:
-        for hidden in m.linear_hidden:
-            model = ic.ic_fcn(hidden, width, "linear", m.kernel_init, m.use_bias)
-            nets[f"linear_H{hidden}_w{width}"] = _train_and_score(run, model, x_hat, batch)
-    for width in m.relu_widths:
+    for i, (hidden, width) in enumerate(m.linear_nets):
+        model = ic.ic_fcn(hidden, width, "linear", m.kernel_init, m.use_bias)
+        name = f"linear_H{hidden}_w{width}"
+        nets[name] = _train_and_score(run, name, model, i, x_hat, batch)
+    for i, width in enumerate(m.relu_widths, start=len(m.linear_nets)):
         model = ic.ic_fcn(1, width, "relu", m.kernel_init, m.use_bias)
-        for trained, frozen in (("both", ()), ("bottom", (TOP_LAYER,))):
-            name = f"relu_H1_w{width}_{trained}"
-            nets[name] = _train_and_score(run, model, x_hat, batch, frozen)
+        for block in ("train", "train_bottom"):  # both nets of one width start from one init
+            name = f"relu_H1_w{width}_{'bottom' if block == 'train_bottom' else 'both'}"
+            nets[name] = _train_and_score(run, name, model, i, x_hat, batch, block)
     outputs = {name: net.pop("outputs") for name, net in nets.items()}
     _compare(run, nets)
     _figures(run, nets, outputs, batch, list(inputs))
@@ -83,17 +94,13 @@ def science(run: Run) -> dict:
     return {"nets": nets}
 
 
-def _train_and_score(run, model, x_hat, batch, frozen=()):
-    """Trains one net (``frozen`` layers held), scores it on the ρ sweep and, for a frozen top,
-    measures eqs 15–18: the bottom kernel's update off x̂ and the output change off x̂."""
-    name = f"{model.activation}_H{len(model.hidden)}_w{model.hidden[0]}"
-    name += f"_{'bottom' if frozen else 'both'}" if model.activation == "relu" else ""
-    # both Fig 12 nets of one width start from the same weights
-    shape = (model.activation == "relu", len(model.hidden), model.hidden[0])
-    key = jax.random.fold_in(run.keys["init"], int(np.ravel_multi_index(shape, (2, 10, 2**17))))
+def _train_and_score(run, name, model, index, x_hat, batch, block="train"):
+    """Trains one net from the init numbered ``index`` under ``block`` (its ``frozen`` layers
+    held), scores it on the ρ sweep and, for a frozen top, measures eqs 15–18: the bottom
+    kernel's update off x̂ and the output change off x̂."""
+    key = jax.random.fold_in(run.keys["init"], index)
     params0 = ic.init_params(key, model, x_hat[0])
-    params, history = run.train(name, model, x_hat,
-                                      key=key, init=params0, frozen=frozen)  # fmt: skip
+    params, history = run.train(name, model, x_hat, key=key, init_params=params0, block=block)
     d = run.config.data
     result = {
         "final_loss": float(history.final_loss),
@@ -101,7 +108,7 @@ def _train_and_score(run, model, x_hat, batch, frozen=()):
                                d.inputs_per_rho, d.centred)._asdict(),
         "outputs": apply_batch(model, params, batch),
     }  # fmt: skip
-    if frozen:
+    if run.config[block].frozen:
         orthogonal = ic.inputs_at_correlation(run.keys["probes"], x_hat[0], 0.0, d.inputs_per_rho,
                                               d.centred)  # fmt: skip
         change = apply_batch(model, params, orthogonal) - apply_batch(model, params0, orthogonal)
@@ -123,17 +130,24 @@ def _compare(run, nets):
     def const(name):
         return nets[name]["scores"]["corr_const"][0] if name in nets else None
 
-    deep, wide = "linear_H3_w784", "linear_H1_w2048"
-    if deep in nets and wide in nets:
-        run.compare("linear corr_const(ρ=0): H3/784 − H1/2,048 (depth beats width)",
-                    const(deep) - const(wide), 0.0, kind="above", fits=[deep, wide],
-                    note="IC-F11; paper-preset margin 0.1")  # fmt: skip
-    for width in m.linear_widths:
-        shallow, deepest = (f"linear_H{k}_w{width}" for k in (min(m.linear_hidden),
-                                                               max(m.linear_hidden)))  # fmt: skip
-        run.compare(f"linear width {width}: corr_const(ρ=0), deepest − shallowest",
-                    const(deepest) - const(shallow), 0.0, kind="above",
-                    fits=[shallow, deepest], note="IC-F11")  # fmt: skip
+    linear = [tuple(net) for net in m.linear_nets]
+    if linear:
+        shallowest, narrowest = min(k for k, _ in linear), min(w for _, w in linear)
+        wide = f"linear_H{shallowest}_w{max(w for _, w in linear)}"
+        deeper = sorted(k for k, w in linear if w == narrowest and k > shallowest)
+        if narrowest < max(w for _, w in linear) and deeper:  # the paper's H3/784 vs H1/2,048
+            deep = f"linear_H{deeper[0]}_w{narrowest}"
+            run.compare(f"linear corr_const(ρ=0): {deep} − {wide} (depth beats width)",
+                        const(deep) - const(wide), 0.0, kind="above", fits=[deep, wide],
+                        note="IC-F11; paper-preset margin 0.1")  # fmt: skip
+        for width in sorted({w for _, w in linear}):
+            depths = sorted(k for k, w in linear if w == width)
+            if len(depths) < 2:
+                continue
+            shallow, deepest = (f"linear_H{k}_w{width}" for k in (depths[0], depths[-1]))
+            run.compare(f"linear width {width}: corr_const(ρ=0), {deepest} − {shallow}",
+                        const(deepest) - const(shallow), 0.0, kind="above",
+                        fits=[shallow, deepest], note="IC-F11")  # fmt: skip
     for width in m.relu_widths:
         both, bottom = f"relu_H1_w{width}_both", f"relu_H1_w{width}_bottom"
         fits = [both, bottom]

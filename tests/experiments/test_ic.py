@@ -127,3 +127,20 @@ def test_paper_presets_resolve_to_app_a():
     for name in ("ic-cnn-training", "ic-cnn-shape", "ic-training-data", "ic-theory",
                  "ic-fcn-width", "ic-full-data"):  # fmt: skip
         experiment.prepare_config(name, "paper")  # every paper preset is a valid config
+
+
+def test_fcn_width_depth_beats_width_and_bottom_only_training_keeps_the_init(run_quick):
+    workdir, metrics = run_quick("ic-fcn-width", [
+        "model.linear_nets=((1, 2048), (3, 784))", "train.max_steps=200", "data.rhos=(0.0, 1.0)",
+    ])  # fmt: skip
+    assert {"heatmaps.png", "predictions.png"} <= _files(workdir)
+    assert metrics["summary"]["models_not_fitted"] == []
+    # Fig 11: the deeper, narrower linear net (fewer weights) is nearer the constant map
+    deep, wide = _zero(metrics, "linear_H3_w784", "corr_const"), _zero(
+        metrics, "linear_H1_w2048", "corr_const")  # fmt: skip
+    assert deep > wide + 0.1
+    # Fig 12: bottom-only training leaves the random function off x̂; both layers drift
+    bottom, both = metrics["nets"]["relu_H1_w16384_bottom"], "relu_H1_w16384_both"
+    assert abs(bottom["scores"]["corr_const"][0]) < 0.1 and bottom["top_change"] == 0.0
+    assert bottom["bottom_update_off_span"] < 1e-5  # eq 16 (float32)
+    assert _zero(metrics, both, "corr_const") > bottom["scores"]["corr_const"][0] + 0.2
