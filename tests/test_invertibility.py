@@ -311,3 +311,75 @@ def test_alg2_recovers_a_sparse_2d_code():
     grad = 2 * op.forward(x - op.adjoint(z_hat))  # KKT of step 3 on the kept support
     on = z_hat != 0
     np.testing.assert_allclose(grad[on], lam * jnp.sign(z_hat[on]), atol=1e-2 * lam)
+
+
+# -- batched helpers of the VGG experiments (Tables 2–4, Fig 3) ----------------------------------
+
+
+def test_same_conv_keeps_the_spatial_size_and_is_the_padded_operator():
+    filters = inv.gaussian_filters(KEY, 6, 4, (3, 3), scale="unit")
+    op = inv.same_conv(filters, (8, 8))
+    assert op.input_shape == (4, 8, 8) and op.code_shape == (6, 8, 8)
+    x = jax.random.normal(jax.random.PRNGKey(1), (4, 8, 8))
+    np.testing.assert_array_equal(
+        op.forward(x), inv.ConvOperator(filters, (4, 8, 8), 1, 1).forward(x)
+    )
+    with pytest.raises(ValueError, match="odd"):
+        inv.same_conv(jnp.ones((2, 2, 2, 2)), (8, 8))
+
+
+def test_percent_positive_and_active_regions():
+    h = jnp.array([[[1.0, -1.0], [0.0, 0.0]], [[0.0, 0.0], [-2.0, 3.0]]])  # (K=2, 2, 2)
+    assert inv.percent_positive(h) == 25.0
+    # one 2×1 region per column per channel: 4 regions, active: (0, col 0) and (1, col 1)
+    batch = jnp.stack([h, -h])  # the second map has (0, col 1) and (1, col 0) active
+    assert inv.active_regions(batch, (2, 1)) == (2, 4)
+    assert inv.active_regions(-jnp.abs(batch), (2, 1)) == (1, 4)  # none active: k ≥ 1
+
+
+def test_sampled_code_ratios_match_one_draw_at_a_time_and_summarise():
+    op = _op(KEY, 8, 8, (3, 3), 10, scale="unit")
+    ratios = inv.sampled_code_ratios(op, jax.random.PRNGKey(2), (2, 2), 6, 64)
+    keys = jax.random.split(jax.random.PRNGKey(2), 64)
+    one = [inv.rip_ratios(op, inv.sample_model_sparse(k, op.code_shape, (2, 2), 6), 6, (2, 2))
+           for k in keys[:3]]  # fmt: skip
+    np.testing.assert_allclose(ratios[:3], [r["code"] for r in one], rtol=1e-5)
+    stats = inv.ratio_summary(ratios)
+    assert stats["p5"] <= stats["median"] <= stats["p95"]
+    assert stats["spread"] == pytest.approx((stats["p95"] - stats["p5"]) / 2)
+    assert stats["sampled δ̂"] == pytest.approx(float(np.max(np.abs(np.square(ratios) - 1))))
+    assert abs(stats["median"] - 1) < 0.1  # unit Gaussian 3×3 filters: model-RIP near 1
+
+
+def test_lambda_max_is_where_the_lasso_code_vanishes():
+    op = _op(KEY, 6, 4, (3, 3), 9, scale="unit")
+    x = op.adjoint(inv.sample_model_sparse(jax.random.PRNGKey(3), op.code_shape, (2, 2), 5))
+    lam = inv.lambda_max(op, x)
+    lipschitz = 2.02 * inv.operator_norm(op, KEY) ** 2
+    assert not jnp.any(inv.lasso(op, x, 1.01 * lam, lipschitz, 50))
+    assert jnp.any(inv.lasso(op, x, 0.9 * lam, lipschitz, 50))
+
+
+def test_recover_sparse_codes_is_alg2_per_signal():
+    op = _op(KEY, 8, 8, (3, 3), 11, scale="unit")
+    keys = jax.random.split(jax.random.PRNGKey(4), 3)
+    xs = jax.vmap(lambda k: op.adjoint(inv.sample_model_sparse(k, op.code_shape, (2, 2), 20)))(keys)
+    codes = inv.recover_sparse_codes(op, xs, KEY, 0.01, (2, 2), 100)
+    lipschitz = 2.02 * inv.operator_norm(op, KEY) ** 2
+    one = inv.recover_sparse_code(
+        op, xs[1], 0.01 * inv.lambda_max(op, xs[1]), (2, 2), lipschitz, 100
+    )
+    np.testing.assert_allclose(codes[1], one, atol=1e-5)
+    fits = jax.vmap(lambda z, x: inv.relative_error(op.adjoint(z), x))(codes, xs)
+    assert float(fits.max()) < 0.1
+
+
+def test_rescale_to_norm_and_relative_error():
+    x, x_hat = jnp.array([3.0, 4.0]), jnp.array([0.0, 2.0])
+    np.testing.assert_allclose(inv.rescale_to_norm(x_hat, x), [0.0, 5.0])
+    np.testing.assert_array_equal(inv.rescale_to_norm(jnp.zeros(2), x), jnp.zeros(2))
+    assert float(inv.relative_error(x_hat, x)) == pytest.approx(np.sqrt(9 + 4) / 5)
+    noise = jax.random.normal(KEY, (4096,))  # footnote 9: a random vector of equal norm, √2
+    assert float(
+        inv.relative_error(inv.rescale_to_norm(noise, x_hat.repeat(2048)), x_hat.repeat(2048))
+    ) == pytest.approx(2**0.5, abs=0.05)

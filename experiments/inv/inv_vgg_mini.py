@@ -64,6 +64,7 @@ from memjax import invertibility as inv
 from memjax import plotting
 from memjax.experiment import Experiment, Run, new_config, summary, train_block
 from memjax.models import ConvDecoder, VGGMini, decoder_layers, unpool_2x2, vgg_conv_filters
+from memjax.plotting import plt
 
 # Table 2 (VGG-16, ILSVRC 2012 validation), % of nonzeros; "459" and "206" read as 45.9, 20.6.
 PAPER_SPARSITY = {
@@ -157,19 +158,15 @@ def _batched(fn, images, batch: int):
     return jax.tree.map(lambda *a: np.concatenate(a), *parts)
 
 
-def _percent_nonzero(a) -> float:
-    return 100 * float(np.mean(np.asarray(a) > 0))
-
-
 def _table2(run: Run, taps, blocks) -> dict:
     """% of nonzeros after ReLU per conv and per pool (Table 2's layout)."""
     rows, pool_over_conv = [], []
     for i, block in enumerate(blocks, start=1):
         for j in range(1, len(block) + 1):
             name = f"c({i},{j})"
-            rows.append({"layer": name, "ours %": _percent_nonzero(taps[f"conv{i}_{j}"]),
+            rows.append({"layer": name, "ours %": inv.percent_positive(taps[f"conv{i}_{j}"]),
                          "VGG-16 %": PAPER_SPARSITY.get(name)})  # fmt: skip
-        pooled = _percent_nonzero(taps[f"pool{i}"])
+        pooled = inv.percent_positive(taps[f"pool{i}"])
         pool_over_conv.append(pooled >= rows[-1]["ours %"])
         rows.append({"layer": f"p({i})", "ours %": pooled,
                      "VGG-16 %": PAPER_SPARSITY.get(f"p({i})")})  # fmt: skip
@@ -206,19 +203,6 @@ def _table3(run: Run, params, blocks) -> dict:
     return {"rows": rows}
 
 
-def _code_op(filters, size: int) -> inv.ConvOperator:
-    """``W`` of a "same"-padded 3×3 conv on ``(M, size, size)``: code ``(K, size, size)``."""
-    return inv.ConvOperator(filters, (filters.shape[1], size, size), padding=1)
-
-
-def _ratio_stats(ratios) -> dict:
-    ratios = np.asarray(ratios)
-    return {"median": float(np.median(ratios)), "p5": float(np.percentile(ratios, 5)),
-            "p95": float(np.percentile(ratios, 95)),
-            "spread": float((np.percentile(ratios, 95) - np.percentile(ratios, 5)) / 2),
-            "sampled δ̂": float(inv.delta_lower_bound(ratios))}  # fmt: skip
-
-
 def _fig3(run: Run, params, taps, blocks) -> dict:
     """Model-RIP ratios with conv(i,2)'s filters: synthetic codes (a), Alg. 2 codes (b)–(c)."""
     config = run.config
@@ -230,15 +214,17 @@ def _fig3(run: Run, params, taps, blocks) -> dict:
         learned = inv.normalize_filters(vgg_conv_filters(params, f"conv{i}_2"))
         key = jax.random.fold_in(run.keys["codes"], i)
         gaussian = inv.gaussian_filters(key, *learned.shape[:2], (3, 3), scale="unit")
-        density = min(_percent_nonzero(taps[f"conv{i}_1"]) / 100, 0.25)
+        density = min(inv.percent_positive(taps[f"conv{i}_1"]) / 100, 0.25)
         k = max(1, round(density * block[0] * size * size))
         activations = taps[f"conv{i}_1"][: config.alg2.images]
         for name, filters in (("learned", learned), ("random", gaussian)):
-            op = _code_op(filters, size)
+            op = inv.same_conv(filters, (size, size))
             row = {"layer": f"conv({i},2)", "filters": name, "k": k}
             # (a) as the paper and inv-random-vgg: Wᵀ is the full transposed convolution
             full = inv.ConvOperator(filters, (filters.shape[1], size + 2, size + 2))
-            row["synthetic"] = _ratio_stats(_synthetic_ratios(full, key, k, config.draws))
+            row["synthetic"] = inv.ratio_summary(
+                inv.sampled_code_ratios(full, key, REGION, k, config.draws)
+            )
             for when, x in (
                 ("before ReLU", activations),
                 ("after ReLU", np.maximum(activations, 0)),
@@ -263,43 +249,23 @@ def _fig3(run: Run, params, taps, blocks) -> dict:
     return {"rows": rows}
 
 
-@functools.partial(jax.jit, static_argnames=("k", "draws"))
-def _synthetic_ratios(op, key, k: int, draws: int):
-    def ratio(key):
-        z = inv.sample_model_sparse(key, op.code_shape, REGION, k)
-        return jnp.linalg.norm(op.adjoint(z)) / jnp.linalg.norm(z)
-
-    return jax.vmap(ratio)(jax.random.split(key, draws))
-
-
-@functools.partial(jax.jit, static_argnames=("iterations",))
-def _alg2_codes(op, xs, key, lam_fraction: float, iterations: int):
-    """Alg. 2 codes of a batch of signals ``xs`` (one compile per operator shape)."""
-    lipschitz = 2.02 * inv.operator_norm(op, key) ** 2
-
-    def recover(x):
-        lam = lam_fraction * 2 * jnp.abs(op.forward(x)).max()
-        return inv.recover_sparse_code(op, x, lam, REGION, lipschitz, iterations)
-
-    return jax.vmap(recover)(xs)
-
-
 def _alg2(run: Run, op, xs):
     cfg = run.config.alg2
-    return _alg2_codes(op, xs, run.keys["codes"], cfg.lam_fraction, cfg.iterations)
+    return inv.recover_sparse_codes(op, xs, run.keys["codes"], cfg.lam_fraction, REGION,
+                                    cfg.iterations)  # fmt: skip
 
 
 @functools.partial(jax.jit, static_argnames=("k",))
 def _iht(op, xs, k: int):
     """One IHT pass ``x̂ = WᵀM(Wx, k)`` per signal, rescaled to ``‖x‖``."""
-    return jax.vmap(lambda x: _rescaled(inv.reconstruct(op, x, k, REGION)[1], x))(xs)
+    return jax.vmap(lambda x: inv.rescale_to_norm(inv.reconstruct(op, x, k, REGION)[1], x))(xs)
 
 
 def _alg2_ratios(run: Run, op, xs) -> dict:
     z = _alg2(run, op, xs)
     x_hat = jax.vmap(op.adjoint)(z)
     norm = lambda a: jnp.sqrt(jnp.sum(a**2, axis=tuple(range(1, a.ndim))))  # noqa: E731
-    stats = _ratio_stats(norm(x_hat) / norm(z))
+    stats = inv.ratio_summary(norm(x_hat) / norm(z))
     stats["fit"] = float(jnp.median(norm(xs - x_hat) / norm(xs)))
     stats["density"] = float(jnp.mean(z != 0))
     return stats
@@ -323,15 +289,6 @@ def _train_decoders(run: Run, model, params, x_train, blocks) -> dict:
     return decoders
 
 
-def _rescaled(x_hat, x):
-    """``x̂`` scaled to ``‖x‖`` (Table 4, Fig 4: the decoders expect activations of that norm)."""
-    return x_hat * jnp.linalg.norm(x) / jnp.maximum(jnp.linalg.norm(x_hat), 1e-30)
-
-
-def _relative(a, b):
-    return jnp.linalg.norm(a - b) / jnp.linalg.norm(b)
-
-
 def _reconstructions(run: Run, params, taps, layer: int, blocks) -> dict:
     """Each method's reconstruction of pool(layer), rescaled to ‖x‖: ``(n, C, S, S)`` arrays."""
     xs = jnp.asarray(taps[f"pool{layer}"])
@@ -340,22 +297,19 @@ def _reconstructions(run: Run, params, taps, layer: int, blocks) -> dict:
     key = jax.random.fold_in(run.keys["random"], 100 + layer)
     gaussian = inv.gaussian_filters(key, *learned.shape[:2], (3, 3))
     # k: the share of active 2×2 regions of the real ReLU conv(i+1,1) output (its pooled map)
-    h = jnp.maximum(jnp.asarray(taps[f"conv{layer + 1}_1"]), 0)
-    pooled = jax.vmap(lambda a: inv.to_regions(a, REGION).max(axis=1))(h)
-    regions = pooled.shape[1]
-    k = max(1, round(float(jnp.mean(pooled > 0)) * regions))
+    k, regions = inv.active_regions(taps[f"conv{layer + 1}_1"], REGION)
     out = {"k": k, "regions": regions}
     for name, filters in (("learned", learned), ("random", gaussian)):
-        op = _code_op(filters, size)
+        op = inv.same_conv(filters, (size, size))
         out[f"IHT {name}"] = _iht(op, xs, k)
         n_alg2 = run.config.alg2.images
-        op_unit = _code_op(inv.normalize_filters(filters), size)
+        op_unit = inv.same_conv(inv.normalize_filters(filters), (size, size))
         z = _alg2(run, op_unit, xs[:n_alg2])
-        out[f"Alg2 {name}"] = jax.vmap(lambda z, x, op=op_unit: _rescaled(op.adjoint(z), x))(
-            z, xs[:n_alg2]
-        )
+        out[f"Alg2 {name}"] = jax.vmap(
+            lambda z, x, op=op_unit: inv.rescale_to_norm(op.adjoint(z), x)
+        )(z, xs[:n_alg2])
     noise = jax.random.normal(jax.random.fold_in(run.keys["noise"], layer), xs.shape)
-    out["random act."] = jax.vmap(_rescaled)(noise, xs)
+    out["random act."] = jax.vmap(inv.rescale_to_norm)(noise, xs)
     return out
 
 
@@ -366,15 +320,15 @@ def _table4(run: Run, params, taps, images, decoders, blocks) -> tuple[dict, dic
         xs, switches = jnp.asarray(taps[f"pool{layer}"]), jnp.asarray(taps[f"switches{layer}"])
         recon = reconstructions[layer] = _reconstructions(run, params, taps, layer, blocks)
         decode = jax.vmap(lambda a, s, d=decoders[layer]: d(unpool_2x2(a, s)))
-        true_image = jax.vmap(_relative)(decode(xs, switches), images)
+        true_image = jax.vmap(inv.relative_error)(decode(xs, switches), images)
         row = {"layer": layer, "k": recon["k"], "regions": recon["regions"],
                "image: decoder on x": float(np.median(true_image))}  # fmt: skip
         errors = {"decoded x": np.asarray(true_image)}
         for method in METHODS:
             x_hat = recon[method]
             n = len(x_hat)
-            act = np.asarray(jax.vmap(_relative)(x_hat, xs[:n]))
-            img = np.asarray(jax.vmap(_relative)(decode(x_hat, switches[:n]), images[:n]))
+            act = np.asarray(jax.vmap(inv.relative_error)(x_hat, xs[:n]))
+            img = np.asarray(jax.vmap(inv.relative_error)(decode(x_hat, switches[:n]), images[:n]))
             row[f"act: {method}"], row[f"image: {method}"] = (
                 float(np.median(act)),
                 float(np.median(img)),
@@ -414,7 +368,7 @@ def _fig4(run: Run, taps, images, decoders, reconstructions) -> dict:
                "(c) IHT learned": decode(recon["IHT learned"], switches),
                "(d) IHT random": decode(recon["IHT random"], switches),
                "(e) random act.": decode(recon["random act."], switches)}  # fmt: skip
-    error = {name: np.asarray(jax.vmap(_relative)(out, images[:n]))
+    error = {name: np.asarray(jax.vmap(inv.relative_error)(out, images[:n]))
              for name, out in columns.items()}  # fmt: skip
     share = float(np.mean((error["(b) decoded x"] < error["(c) IHT learned"])
                           & (error["(d) IHT random"] < error["(e) random act."])))  # fmt: skip
@@ -422,9 +376,9 @@ def _fig4(run: Run, taps, images, decoders, reconstructions) -> dict:
                 kind="above", fits=["vgg", f"decoder{layer}"])  # fmt: skip
     # §5 (iii): the switches alone carry the image: Gaussian activations, true vs corner switches
     all_x, all_s = jnp.asarray(taps[f"pool{layer}"]), jnp.asarray(taps[f"switches{layer}"])
-    noise = jax.vmap(_rescaled)(jax.random.normal(run.keys["noise"], all_x.shape), all_x)
-    true_s = jax.vmap(_relative)(decode(noise, all_s), images)
-    corner = jax.vmap(_relative)(decode(noise, jnp.zeros_like(all_s)), images)
+    noise = jax.vmap(inv.rescale_to_norm)(jax.random.normal(run.keys["noise"], all_x.shape), all_x)
+    true_s = jax.vmap(inv.relative_error)(decode(noise, all_s), images)
+    corner = jax.vmap(inv.relative_error)(decode(noise, jnp.zeros_like(all_s)), images)
     switch_share = float(np.mean(true_s < corner))
     run.compare(f"§5 (iii) pool({layer}): share of images better decoded with true switches",
                 switch_share, 0.8, kind="above", fits=["vgg", f"decoder{layer}"])  # fmt: skip
@@ -437,24 +391,27 @@ def _fig4(run: Run, taps, images, decoders, reconstructions) -> dict:
                          "share": switch_share}}  # fmt: skip
 
 
-def _plot_fig3(run: Run, rows) -> None:
-    import matplotlib.pyplot as plt
+FIG3_PANELS = {"synthetic": "(a) model-sparse codes", "before ReLU": "(b) Alg. 2, pre-ReLU",
+               "after ReLU": "(c) Alg. 2, post-ReLU"}  # fmt: skip
 
+
+def _plot_fig3(run: Run, rows) -> None:
+    """Median ‖Wᵀz‖/‖z‖ with its p5–p95 range per layer, one marker per filter kind."""
     fig, axes = plt.subplots(1, 3, figsize=(10, 3.2), sharey=True)
-    for ax, panel in zip(axes, ("synthetic", "before ReLU", "after ReLU"), strict=True):
-        for r in rows:
-            stats = r[panel]
-            marker = "o" if r["filters"] == "learned" else "s"
-            ax.errorbar(r["layer"] + (" L" if r["filters"] == "learned" else " R"),
-                        stats["median"], yerr=[[stats["median"] - stats["p5"]],
-                                               [stats["p95"] - stats["median"]]],
-                        fmt=marker, capsize=3)  # fmt: skip
+    for ax, panel in zip(axes, FIG3_PANELS, strict=True):
+        for filters, marker in (("learned", "o"), ("random", "s")):
+            stats = [(r["layer"], r[panel]) for r in rows if r["filters"] == filters]
+            median = np.array([s["median"] for _, s in stats])
+            low, high = (np.array([s[p] for _, s in stats]) for p in ("p5", "p95"))
+            ax.errorbar([f"{layer} {filters[0].upper()}" for layer, _ in stats], median,
+                        yerr=[median - low, high - median], fmt=marker, capsize=3,
+                        label=f"{filters} filters")  # fmt: skip
         ax.axhline(1.0, color="k", lw=0.8)
-        ax.set_title({"synthetic": "(a) model-sparse codes", "before ReLU": "(b) Alg. 2, pre-ReLU",
-                      "after ReLU": "(c) Alg. 2, post-ReLU"}[panel], fontsize=9)  # fmt: skip
+        ax.set_title(FIG3_PANELS[panel], fontsize=9)
         ax.tick_params(axis="x", labelrotation=60, labelsize=7)
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("‖Wᵀz‖/‖z‖ (median, p5–p95)")
+    axes[0].legend(fontsize=7)
     plotting.save(fig, run.figure("fig3"))
 
 

@@ -181,6 +181,19 @@ def normalize_filters(filters: jax.Array) -> jax.Array:
     return filters / jnp.sqrt(jnp.sum(filters**2, axis=axes, keepdims=True))
 
 
+def same_conv(filters: jax.Array, spatial: tuple[int, ...]) -> ConvOperator:
+    """``W`` of a stride-1 conv with "same" zero padding (VGG's 3×3 convs), odd windows only.
+
+    The code ``(K, *spatial)`` has the signal's spatial size; ``Wᵀ`` is then the transpose of
+    that conv, which drops what falls off the border (unlike the full transposed conv of
+    ``padding="valid"`` on a signal ``ℓ − 1`` larger).
+    """
+    window = filters.shape[2:]
+    if any(ell % 2 == 0 for ell in window):
+        raise ValueError(f"'same' padding needs odd filter sizes, got {window}")
+    return ConvOperator(filters, (filters.shape[1], *spatial), padding=window[0] // 2)
+
+
 def swap_sides(op: ConvOperator) -> ConvOperator:
     """The operator whose ``W`` is ``op``'s ``Wᵀ`` (a reading of Fig 2, see the claims file).
 

@@ -8,6 +8,8 @@ the solution, and refits on it. Every function acts on one signal; ``jax.vmap`` 
 
 from __future__ import annotations
 
+import functools
+
 import jax
 import jax.numpy as jnp
 from jax import lax
@@ -134,3 +136,53 @@ def recover_sparse_code(
     z_l1 = lasso(op, x, lam, lipschitz, num_iters)
     support = sparsify(z_l1, None, window) != 0
     return lasso(op, x, lam, lipschitz, num_iters, mask=support)
+
+
+def lambda_max(op: ConvOperator, x: jax.Array) -> jax.Array:
+    """``2‖Wx‖_∞``: the smallest ``λ`` for which ``z = 0`` solves ``lasso`` (its KKT condition).
+
+    Alg. 2's ``λ`` is unstated in the paper; a fraction of this scale makes it comparable
+    across signals and layers.
+    """
+    return 2 * jnp.abs(op.forward(x)).max()
+
+
+@functools.partial(jax.jit, static_argnames=("window", "num_iters"))
+def recover_sparse_codes(
+    op: ConvOperator,
+    xs: jax.Array,
+    key: jax.Array,
+    lam_fraction: float,
+    window: tuple[int, ...],
+    num_iters: int = 200,
+) -> jax.Array:
+    """``recover_sparse_code`` (Alg. 2) on a batch ``xs`` ``(n, M, *spatial)``, one program.
+
+    Each signal gets ``λ = lam_fraction·lambda_max(op, x)``; the batch shares the step
+    ``L = 2.02‖W‖₂²`` (``operator_norm`` from ``key``). One compile per operator and batch shape:
+    operators of the same shape (learned and Gaussian filters) reuse it.
+
+    Returns:
+      ``(n, K, *n)`` codes, at most one nonzero per pooling region.
+    """
+    lipschitz = 2.02 * operator_norm(op, key) ** 2
+
+    def recover(x):
+        lam = lam_fraction * lambda_max(op, x)
+        return recover_sparse_code(op, x, lam, window, lipschitz, num_iters)
+
+    return jax.vmap(recover)(xs)
+
+
+def rescale_to_norm(x_hat: jax.Array, x: jax.Array) -> jax.Array:
+    """``x̂·‖x‖/‖x̂‖``: a reconstruction at the norm of the signal (Table 4, Fig 4).
+
+    The paper's decoders were trained on real activations, so reconstructions are compared
+    (and decoded) at the real activation's norm; ``x̂ = 0`` stays 0.
+    """
+    return x_hat * jnp.linalg.norm(x) / jnp.maximum(jnp.linalg.norm(x_hat), 1e-30)
+
+
+def relative_error(x_hat: jax.Array, x: jax.Array) -> jax.Array:
+    """``‖x̂ − x‖/‖x‖`` over every entry (Table 4's error, in activation or image space)."""
+    return jnp.linalg.norm(x_hat - x) / jnp.linalg.norm(x)

@@ -60,6 +60,24 @@ def from_regions(blocks: jax.Array, code_shape, window) -> jax.Array:
     return h[(slice(None), *(slice(0, n) for n in code_shape[1:]))]
 
 
+def percent_positive(h) -> float:
+    """% of entries of ``h`` above 0: the nonzeros of ``relu(h)`` (Table 2's sparsity)."""
+    return 100 * float(np.mean(np.asarray(h) > 0))
+
+
+def active_regions(h: jax.Array, window) -> tuple[int, int]:
+    """``(k, R)``: a model sparsity ``k`` matching a batch of maps, and the regions per map.
+
+    ``k`` is the mean number of regions (per map of ``(n, K, *spatial)`` maps) holding an
+    entry above 0, i.e. the nonzeros of ``max_pool(relu(h))`` (at least 1); ``R`` counts the
+    regions of one map, over all ``K`` channels. Table 4 reconstructs with ``M(·, k)`` at the density of the real
+    ReLU + pool layer.
+    """
+    active = jax.vmap(lambda a: jnp.any(to_regions(a, window) > 0, axis=1))(jnp.asarray(h))
+    regions = active.shape[1]
+    return max(1, round(float(jnp.mean(active)) * regions)), regions
+
+
 def region_index_table(code_shape, window) -> np.ndarray:
     """``(K·R, S)`` flat indices into ``z.ravel()`` per region; ``-1`` marks border padding."""
     index = jnp.arange(1, math.prod(code_shape) + 1).reshape(code_shape)
