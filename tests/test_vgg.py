@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from memjax.models import ConvDecoder, VGGMini, decoder_layers, max_pool_2x2, unpool_2x2
+from memjax.models.vgg import Unpool, what_where_input
 
 
 def test_pool_switches_and_unpool():
@@ -48,3 +49,26 @@ def test_decoder_maps_each_layer_back_to_the_image():
         assert decoder.apply(params, x).shape == (1, 16, 16)
     with pytest.raises(ValueError, match="layer"):
         decoder_layers(blocks, 4)
+
+
+def test_all_switch_decoder_unpools_with_every_layer():
+    """switches="all": each upsampling unpools with the switches read from the flat input."""
+    blocks = ((2,), (3,))
+    model = VGGMini(blocks)
+    image = jax.random.uniform(jax.random.PRNGKey(3), (1, 8, 8))
+    _, taps = model.apply(model.init(jax.random.PRNGKey(4), image), image, taps=True)
+    layers = decoder_layers(blocks, 2, switches="all")
+    assert layers[1] == Unpool(1)
+    unpooled = unpool_2x2(taps["pool2"], taps["switches2"])
+    flat = what_where_input(unpooled, [taps["switches1"]])
+    assert flat.shape == (unpooled.size + taps["switches1"].size,)
+    decoder = ConvDecoder(layers, map_shape=unpooled.shape)
+    params = decoder.init(jax.random.PRNGKey(5), flat)
+    assert decoder.apply(params, flat).shape == (1, 8, 8)
+    # the lower switches matter: moving them changes the image, as the same map does not
+    corner = what_where_input(unpooled, [jnp.zeros_like(taps["switches1"])])
+    assert not np.allclose(decoder.apply(params, flat), decoder.apply(params, corner))
+    with pytest.raises(ValueError, match="map_shape"):
+        ConvDecoder(layers).init(jax.random.PRNGKey(5), flat)
+    with pytest.raises(ValueError, match="switches"):
+        decoder_layers(blocks, 2, switches="some")

@@ -9,10 +9,16 @@ the paper's names: ``conv{i}_{j}`` (before ReLU, ``(K, H, W)``), ``pool{i}`` and
 
 ``ConvDecoder`` maps a macro layer's activation back to the image (the pretrained decoding
 nets of Table 4 and Fig 4): its input is the pooled activation unpooled with the encoder's
-switches (``unpool_2x2``), so it sees "what" and, for that layer, "where".
+switches (``unpool_2x2``), so it sees "what" and, for that layer, "where". With
+``decoder_layers(..., switches="all")`` it also unpools with the switches of every macro layer
+below (``Unpool`` in place of nearest-neighbour upsampling), as the what-where decoders of
+Zhang et al. (2016) that the paper borrows; its input is then ``what_where_input``'s flat vector.
 """
 
 from __future__ import annotations
+
+import dataclasses
+import math
 
 import flax.linen as nn
 import jax
@@ -93,33 +99,80 @@ def vgg_conv_filters(params, layer: str) -> jax.Array:
     return jnp.transpose(params["params"][layer]["kernel"], (3, 2, 0, 1))
 
 
-def decoder_layers(blocks: Blocks, layer: int, image_channels: int = 1) -> tuple:
+SWITCH_USES = ("own", "all")
+
+
+@dataclasses.dataclass(frozen=True)
+class Unpool:
+    """A decoder layer: 2×2 unpooling with the encoder's switches of macro layer ``layer``."""
+
+    layer: int
+
+
+def decoder_layers(
+    blocks: Blocks, layer: int, image_channels: int = 1, switches: str = "own"
+) -> tuple:
     """A decoder for macro layer ``layer``'s pool output, mirroring the encoder.
 
     From the unpooled map (the resolution of conv``{layer}``) each macro layer down to the
-    first gets one conv to the channels of the macro layer below, then a 2× nearest-neighbour
-    upsampling; a last conv gives the image channels.
+    first gets one conv to the channels of the macro layer below, then a 2× upsampling; a last
+    conv gives the image channels.
+
+    Args:
+      switches: ``"own"``: only ``layer``'s switches (in the input), nearest-neighbour
+        upsampling below; ``"all"``: each upsampling is ``Unpool`` with the switches of the
+        macro layer below (``what_where_input``).
     """
     if not 1 <= layer <= len(blocks):
         raise ValueError(f"layer must be in [1, {len(blocks)}], got {layer}")
+    if switches not in SWITCH_USES:
+        raise ValueError(f"switches must be one of {SWITCH_USES}, got {switches!r}")
     layers = []
     for below in range(layer - 1, 0, -1):
-        layers += [Conv(blocks[below - 1][-1]), Upsample(2)]
+        up = Unpool(below) if switches == "all" else Upsample(2)
+        layers += [Conv(blocks[below - 1][-1]), up]
     return (*layers, Conv(blocks[0][-1]), Conv(image_channels))
+
+
+def what_where_input(unpooled: jax.Array, lower_switches) -> jax.Array:
+    """One flat input for a decoder with ``Unpool`` layers (``train`` takes one array).
+
+    Args:
+      unpooled: ``(C, H, W)``, the top layer's pool unpooled with its switches.
+      lower_switches: the switch maps of the macro layers below, in decoding order
+        (``layer − 1`` down to 1), each ``(C_i, H_i, W_i)`` integers 0..3.
+
+    Returns:
+      ``unpooled`` and then each switch map, raveled and concatenated (switches as floats,
+      exact); ``ConvDecoder(map_shape=unpooled.shape)`` splits it back.
+    """
+    parts = [unpooled.ravel(), *(s.ravel().astype(unpooled.dtype) for s in lower_switches)]
+    return jnp.concatenate(parts)
 
 
 class ConvDecoder(nn.Module):
     """Convs (ReLU between, linear last) and upsamplings on one ``(C, H, W)`` map → image.
 
     Attributes:
-      layers: ``Conv`` and ``Upsample`` specs (``decoder_layers``).
+      layers: ``Conv``, ``Upsample`` and ``Unpool`` specs (``decoder_layers``).
+      map_shape: with ``Unpool`` layers, the ``(C, H, W)`` of the unpooled map that opens the
+        flat ``what_where_input``; each ``Unpool`` reads the next switch map, of the shape of
+        the activation it unpools.
     """
 
     layers: tuple
     kernel_init: str = "pytorch"
+    map_shape: tuple[int, ...] | None = None
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
+        unpools = any(isinstance(layer, Unpool) for layer in self.layers)
+        if unpools != (self.map_shape is not None):
+            raise ValueError("map_shape goes with Unpool layers (switches='all'), only with them")
+        switches = None
+        if unpools:
+            size = math.prod(self.map_shape)
+            x, switches = x[:size].reshape(self.map_shape), x[size:]
         if x.ndim != 3:
             raise ValueError(f"ConvDecoder acts on one (C, H, W) map, got {x.shape}")
         x = jnp.moveaxis(x, 0, -1)
@@ -128,6 +181,12 @@ class ConvDecoder(nn.Module):
         for layer in self.layers:
             if isinstance(layer, Upsample):
                 x = upsample_nearest(x, layer.factor)
+                continue
+            if isinstance(layer, Unpool):
+                h, w, c = x.shape
+                where = switches[: c * h * w].reshape(c, h, w).astype(jnp.int32)
+                switches = switches[c * h * w :]
+                x = jnp.moveaxis(unpool_2x2(jnp.moveaxis(x, -1, 0), where), 0, -1)
                 continue
             x = Conv2d(layer, True, self.kernel_init, name=f"conv{index}")(x)
             index += 1
