@@ -155,9 +155,9 @@ class ConvDecoder(nn.Module):
 
     Attributes:
       layers: ``Conv``, ``Upsample`` and ``Unpool`` specs (``decoder_layers``).
-      map_shape: with ``Unpool`` layers, the ``(C, H, W)`` of the unpooled map that opens the
-        flat ``what_where_input``; each ``Unpool`` reads the next switch map, of the shape of
-        the activation it unpools.
+      map_shape: the ``(C, H, W)`` of the unpooled map that opens a flat ``what_where_input``
+        (needed with ``Unpool`` layers); each ``Unpool`` reads the next switch map, of the
+        shape of the activation it unpools.
     """
 
     layers: tuple
@@ -167,10 +167,10 @@ class ConvDecoder(nn.Module):
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
         unpools = any(isinstance(layer, Unpool) for layer in self.layers)
-        if unpools != (self.map_shape is not None):
-            raise ValueError("map_shape goes with Unpool layers (switches='all'), only with them")
+        if unpools and self.map_shape is None:
+            raise ValueError("Unpool layers (switches='all') read a flat input: give map_shape")
         switches = None
-        if unpools:
+        if self.map_shape is not None:
             size = math.prod(self.map_shape)
             x, switches = x[:size].reshape(self.map_shape), x[size:]
         if x.ndim != 3:
