@@ -64,6 +64,7 @@ from memjax import invertibility as inv
 from memjax import plotting
 from memjax.experiment import Experiment, Run, new_config, summary, train_block
 from memjax.models import ConvDecoder, VGGMini, decoder_layers, unpool_2x2, vgg_conv_filters
+from memjax.models.vgg import what_where_input
 from memjax.plotting import plt
 
 # Table 2 (VGG-16, ILSVRC 2012 validation), % of nonzeros; "459" and "206" read as 45.9, 20.6.
@@ -107,6 +108,9 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
         alg2={"images": 8 if quick else 64, "lam_fraction": 0.05,
               "iterations": 100 if quick else 300},
         fig4_images=8,
+        # the decoders' "where": "own" (the decoded layer's switches) or "all" (every macro
+        # layer's, as Zhang et al.'s decoders; ConvDecoder with Unpool layers)
+        decoder_switches="own",
         batch=500,  # images per forward batch (memory: batch × the largest activation)
     )  # fmt: skip
 
@@ -272,21 +276,42 @@ def _alg2_ratios(run: Run, op, xs) -> dict:
 
 
 def _train_decoders(run: Run, model, params, x_train, blocks) -> dict:
-    """One what-where decoder per macro layer used by Table 4 (pool(i) → image)."""
+    """One what-where decoder per macro layer used by Table 4 (pool(i) → image).
+
+    Each is returned as ``decode(pooled, switches, lower)`` on one example; ``lower`` holds the
+    switch maps of the macro layers below (``_lower_switches``), used with
+    ``decoder_switches="all"`` only.
+    """
     decoders = {}
+    every = run.config.decoder_switches == "all"
     for layer in range(1, len(blocks)):
 
-        def unpooled(x, layer=layer):
+        def decoder_input(x, layer=layer):
             taps = model.apply(params, x, taps=True)[1]
-            return unpool_2x2(taps[f"pool{layer}"], taps[f"switches{layer}"])
+            unpooled = unpool_2x2(taps[f"pool{layer}"], taps[f"switches{layer}"])
+            if not every:
+                return unpooled
+            return what_where_input(unpooled, _lower_switches(taps, layer))
 
-        inputs = jnp.asarray(_batched(unpooled, x_train, run.config.batch))
-        decoder = ConvDecoder(decoder_layers(blocks, layer))
+        inputs = jnp.asarray(_batched(decoder_input, x_train, run.config.batch))
+        layers = decoder_layers(blocks, layer, switches=run.config.decoder_switches)
+        map_shape = (blocks[layer - 1][-1], *(d // 2 ** (layer - 1) for d in x_train.shape[-2:]))
+        decoder = ConvDecoder(layers, map_shape=map_shape if every else None)
         key = jax.random.fold_in(run.keys["decoders"], layer)
         decoder_params, _ = run.train(f"decoder{layer}", decoder, inputs, key=key,
                                       targets=x_train, block="decoder")  # fmt: skip
-        decoders[layer] = lambda a, d=decoder, p=decoder_params: d.apply(p, a)
+
+        def decode(a, s, lower, d=decoder, p=decoder_params):
+            unpooled = unpool_2x2(a, s)
+            return d.apply(p, what_where_input(unpooled, lower) if every else unpooled)
+
+        decoders[layer] = decode
     return decoders
+
+
+def _lower_switches(taps, layer: int, n: int | None = None) -> tuple:
+    """The switches of the macro layers below ``layer``, in decoding order (first ``n``)."""
+    return tuple(taps[f"switches{i}"][:n] for i in range(layer - 1, 0, -1))
 
 
 def _reconstructions(run: Run, params, taps, layer: int, blocks) -> dict:
@@ -319,16 +344,20 @@ def _table4(run: Run, params, taps, images, decoders, blocks) -> tuple[dict, dic
     for layer in decoders:
         xs, switches = jnp.asarray(taps[f"pool{layer}"]), jnp.asarray(taps[f"switches{layer}"])
         recon = reconstructions[layer] = _reconstructions(run, params, taps, layer, blocks)
-        decode = jax.vmap(lambda a, s, d=decoders[layer]: d(unpool_2x2(a, s)))
-        true_image = jax.vmap(inv.relative_error)(decode(xs, switches), images)
+        decode = jax.vmap(decoders[layer])
+        lower = jax.tree.map(jnp.asarray, _lower_switches(taps, layer))
+        true_image = jax.vmap(inv.relative_error)(decode(xs, switches, lower), images)
         row = {"layer": layer, "k": recon["k"], "regions": recon["regions"],
                "image: decoder on x": float(np.median(true_image))}  # fmt: skip
         errors = {"decoded x": np.asarray(true_image)}
         for method in METHODS:
             x_hat = recon[method]
             n = len(x_hat)
+            lower_n = jax.tree.map(lambda a, n=n: a[:n], lower)
             act = np.asarray(jax.vmap(inv.relative_error)(x_hat, xs[:n]))
-            img = np.asarray(jax.vmap(inv.relative_error)(decode(x_hat, switches[:n]), images[:n]))
+            img = np.asarray(
+                jax.vmap(inv.relative_error)(decode(x_hat, switches[:n], lower_n), images[:n])
+            )
             row[f"act: {method}"], row[f"image: {method}"] = (
                 float(np.median(act)),
                 float(np.median(img)),
@@ -363,11 +392,12 @@ def _fig4(run: Run, taps, images, decoders, reconstructions) -> dict:
     n = run.config.fig4_images
     xs, switches = jnp.asarray(taps[f"pool{layer}"][:n]), jnp.asarray(taps[f"switches{layer}"][:n])
     recon = {name: a[:n] for name, a in reconstructions[layer].items() if name in METHODS}
-    decode = jax.vmap(lambda a, s, d=decoders[layer]: d(unpool_2x2(a, s)))
-    columns = {"(b) decoded x": decode(xs, switches),
-               "(c) IHT learned": decode(recon["IHT learned"], switches),
-               "(d) IHT random": decode(recon["IHT random"], switches),
-               "(e) random act.": decode(recon["random act."], switches)}  # fmt: skip
+    decode = jax.vmap(decoders[layer])
+    lower = jax.tree.map(jnp.asarray, _lower_switches(taps, layer, n))
+    columns = {"(b) decoded x": decode(xs, switches, lower),
+               "(c) IHT learned": decode(recon["IHT learned"], switches, lower),
+               "(d) IHT random": decode(recon["IHT random"], switches, lower),
+               "(e) random act.": decode(recon["random act."], switches, lower)}  # fmt: skip
     error = {name: np.asarray(jax.vmap(inv.relative_error)(out, images[:n]))
              for name, out in columns.items()}  # fmt: skip
     share = float(np.mean((error["(b) decoded x"] < error["(c) IHT learned"])
@@ -377,8 +407,10 @@ def _fig4(run: Run, taps, images, decoders, reconstructions) -> dict:
     # §5 (iii): the switches alone carry the image: Gaussian activations, true vs corner switches
     all_x, all_s = jnp.asarray(taps[f"pool{layer}"]), jnp.asarray(taps[f"switches{layer}"])
     noise = jax.vmap(inv.rescale_to_norm)(jax.random.normal(run.keys["noise"], all_x.shape), all_x)
-    true_s = jax.vmap(inv.relative_error)(decode(noise, all_s), images)
-    corner = jax.vmap(inv.relative_error)(decode(noise, jnp.zeros_like(all_s)), images)
+    all_lower = jax.tree.map(jnp.asarray, _lower_switches(taps, layer))
+    corners = jax.tree.map(jnp.zeros_like, (all_s, all_lower))  # top-left at every layer
+    true_s = jax.vmap(inv.relative_error)(decode(noise, all_s, all_lower), images)
+    corner = jax.vmap(inv.relative_error)(decode(noise, *corners), images)
     switch_share = float(np.mean(true_s < corner))
     run.compare(f"§5 (iii) pool({layer}): share of images better decoded with true switches",
                 switch_share, 0.8, kind="above", fits=["vgg", f"decoder{layer}"])  # fmt: skip
