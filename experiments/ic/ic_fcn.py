@@ -98,8 +98,7 @@ def _train_and_score(run, model, x_hat, inputs, index):
     name = f"{getattr(model, 'activation', 'residual')}_H{_hidden(model)}"
     init_key = jax.random.fold_in(jax.random.fold_in(run.keys["init"], index[0]), index[1])
     params0 = ic.init_params(init_key, model, x_hat[0])
-    params, history = run.train(name, model, x_hat,
-                                      key=init_key, init=params0)  # fmt: skip
+    params, history = run.train(name, model, x_hat, key=init_key, init_params=params0)
     scores = ic.rho_sweep(model, params, x_hat[0], run.keys["probes"], config.data.rhos,
                           config.data.inputs_per_rho, config.data.centred)  # fmt: skip
     return {
