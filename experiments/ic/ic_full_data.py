@@ -7,17 +7,28 @@ non-digit patterns) and Fig 40 / App L (the same for ReLU H0–H9, linear H1–H
 C3–C24). Scores: mean Pearson correlation of f(x) to x on held-out digits, on the non-digit
 patterns and on Gaussian noise images at the digits' norm.
 
-    memjax run ic-full-data                   # quick: 600 digits, CNN-3/8 ch, FCN H3/512, H0
+    memjax run ic-full-data                   # quick: 300 digits, CNN-3/8 ch, FCN H3/512, H0
     memjax run ic-full-data --preset paper    # 9,000 digits, C3–C24, H0–H9, LinH1–H9
 
 Stand-ins: the 60k training set is not shipped, so nets train on MNIST test digits
 1 … n_train (``shared/data/mnist``; the shipped 200-digit sample without it) and are tested on
-the last ``n_test`` of them. memjax trains full-batch, so "epochs" are full-batch steps:
-quick Adam 1e-3 for 400 steps; paper Adam 1e-4 for 5,000 steps (the paper's batch size,
-epochs and optimiser for Figs 1/40 are unstated; App A's SGD over 2M steps on 9,000 images
-would be ≈ 10⁵ GPU-hours). Paper cost: the C3–C24 sweep is 175 conv layers of 128 channels,
-≈ 1.9 GFLOP per image-step each → 9,000 images × 5,000 steps ≈ 1.5e19 FLOP ≈ 85 GPU-hours
-at 50 TFLOP/s, the FCNs ≈ 1 GPU-hour. Not run.
+the last ``n_test`` of them. memjax trains full-batch, so "epochs" are full-batch steps. The
+paper's batch size, epochs and optimiser for Figs 1/40 are unstated; App A's SGD over 2M steps
+on 9,000 images would be ≈ 10⁵ GPU-hours. Quick: Adam 1e-3, 800 steps for the CNN (``train``)
+and 1,500 for the FCNs (``train_fcn``; ReLU H3 reaches only 0.026 in 800 steps with or
+without App A's ×0.2 decays, 1.8e-3 in 1,500 at a constant rate). "Fitted" (``fit_loss``
+1e-2): a training loss ≤ 1 % of the digits' mean energy (0.93 per pixel), i.e. the training
+digits reproduced at correlation ≳ 0.99 — Fig 1's "all fit". Paper: Adam 1e-4 for 5,000
+steps. Paper cost: the C3–C24 sweep is 175 conv layers of 128 channels, ≈ 1.9 GFLOP per
+image-step each → 9,000 images × 5,000 steps ≈ 1.5e19 FLOP ≈ 85 GPU-hours at 50 TFLOP/s, the
+FCNs ≈ 1 GPU-hour. Not run.
+
+Measured quick (253 s CPU, 11 min wall on the loaded 2-core machine): final losses CNN 1.9e-3,
+ReLU H3 2.9e-3, H0 1.2e-3 (all fitted); corr(f(x), x) on held-out digits / patterns / noise:
+CNN-3 0.999 / 0.95 / 0.93, ReLU H3 0.88 / 0.34 / 0.21, H0 0.89 / 0.45 / 0.16. The paper's
+direction holds (the CNN alone stays near the identity off the digit manifold, FCNs ≥ 0.5
+lower); the FCNs' held-out digits (0.88–0.89) miss the claims file's ≥ 0.9 — 300 training
+digits, not 60k (not reproduced in quick).
 """
 
 from __future__ import annotations
@@ -29,10 +40,9 @@ import ml_collections
 import numpy as np
 
 from memjax import identity as ic
-from memjax import plotting, runs
-from memjax.experiment import Experiment, Run
+from memjax import plotting
+from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.probes import apply_batch
-from memjax.train import TrainConfig
 
 MNIST_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
 CNN_DEPTHS = (3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19, 20, 24)  # Table 1, ≥ 3
@@ -40,23 +50,18 @@ CNN_DEPTHS = (3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19, 20, 24)  # T
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     paper = preset == "paper"
-    config = ml_collections.ConfigDict()
-    config.seed = 0
-    config.model = ml_collections.ConfigDict({
-        "cnn_depths": CNN_DEPTHS if paper else (3,), "channels": 128 if paper else 8,
-        "relu_hidden": tuple(range(10)) if paper else (3,),
-        "linear_hidden": tuple(range(1, 10)) if paper else (0,),
-        "width": 2048 if paper else 512, "kernel_init": "pytorch", "use_bias": True,
-    })  # fmt: skip
-    config.data = ml_collections.ConfigDict({
-        "n_train": 9000 if paper else 600, "n_test": 999 if paper else 100, "n_noise": 16,
-    })  # fmt: skip
-    config.train = runs.as_config(
-        TrainConfig("adam", 1e-4 if paper else 1e-3, max_steps=5000 if paper else 400,
-                    nonfinite="stop")
+    lr, fit = 1e-4 if paper else 1e-3, 1e-2  # fitted: ≤ 1 % of the digits' energy (≈ 0.93/pixel)
+    return new_config(
+        model={"cnn_depths": CNN_DEPTHS if paper else (3,), "channels": 128 if paper else 8,
+               "relu_hidden": tuple(range(10)) if paper else (3,),
+               "linear_hidden": tuple(range(1, 10)) if paper else (0,),
+               "width": 2048 if paper else 512, "kernel_init": "pytorch", "use_bias": True},
+        data={"n_train": 9000 if paper else 300, "n_test": 999 if paper else 100, "n_noise": 16},
+        train=train_block("adam", lr, max_steps=5000 if paper else 800, nonfinite="stop",
+                          fit_loss=fit),  # CNNs
+        train_fcn=train_block("adam", lr, max_steps=5000 if paper else 1500, nonfinite="stop",
+                              fit_loss=fit),
     )  # fmt: skip
-    config.train.fit_loss = 1e-2
-    return config
 
 
 def science(run: Run) -> dict:
@@ -81,7 +86,8 @@ def science(run: Run) -> dict:
     scores, rows = {}, [list(shown)]
     for i, (name, model) in enumerate(nets.items()):
         key = jax.random.fold_in(run.keys["init"], i)
-        params, history = run.train(name, model, train, key=key,
+        block = "train" if name.startswith("cnn") else "train_fcn"
+        params, history = run.train(name, model, train, key=key, block=block,
                                     init_params=ic.init_params(key, model, train[0]))  # fmt: skip
         scores[name] = {"final_loss": float(history.final_loss)} | {
             group: float(np.mean(ic.correlation(apply_batch(model, params, x), x)))

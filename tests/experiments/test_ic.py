@@ -144,3 +144,16 @@ def test_fcn_width_depth_beats_width_and_bottom_only_training_keeps_the_init(run
     assert abs(bottom["scores"]["corr_const"][0]) < 0.1 and bottom["top_change"] == 0.0
     assert bottom["bottom_update_off_span"] < 1e-5  # eq 16 (float32)
     assert _zero(metrics, both, "corr_const") > bottom["scores"]["corr_const"][0] + 0.2
+
+
+def test_full_data_cnn_keeps_the_identity_off_the_digits_fcn_does_not(run_quick):
+    workdir, metrics = run_quick("ic-full-data", [
+        "data.n_train=100", "data.n_test=50", "data.n_noise=8", "train.max_steps=400",
+        "train_fcn.max_steps=400", "model.linear_hidden=()",
+    ])  # fmt: skip
+    assert "predictions.png" in _files(workdir)
+    assert metrics["summary"]["models_not_fitted"] == []
+    cnn, fcn = metrics["corr_id"]["cnn_C3"], metrics["corr_id"]["relu_H3"]
+    assert cnn["held-out digits"] > 0.9 and fcn["held-out digits"] > 0.7  # both carry to digits
+    for group in ("patterns", "noise"):  # Figs 1/40: only the CNN off the digit manifold
+        assert cnn[group] > 0.7 and fcn[group] < cnn[group] - 0.3
