@@ -344,6 +344,8 @@ def test_sampled_code_ratios_match_one_draw_at_a_time_and_summarise():
     one = [inv.rip_ratios(op, inv.sample_model_sparse(k, op.code_shape, (2, 2), 6), 6, (2, 2))
            for k in keys[:3]]  # fmt: skip
     np.testing.assert_allclose(ratios[:3], [r["code"] for r in one], rtol=1e-5)
+    batched = inv.sampled_code_ratios(op, jax.random.PRNGKey(2), (2, 2), 6, 64, batch=16)
+    np.testing.assert_allclose(batched, ratios, rtol=1e-5)  # the same codes, fewer at once
     stats = inv.ratio_summary(ratios)
     assert stats["p5"] <= stats["median"] <= stats["p95"]
     assert stats["spread"] == pytest.approx((stats["p95"] - stats["p5"]) / 2)

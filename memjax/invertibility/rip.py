@@ -48,21 +48,30 @@ def delta_lower_bound(ratios: jax.Array) -> jax.Array:
     return jnp.max(jnp.abs(jnp.square(ratios) - 1))
 
 
-@functools.partial(jax.jit, static_argnames=("window", "k", "draws"))
+@functools.partial(jax.jit, static_argnames=("window", "k", "draws", "batch"))
 def sampled_code_ratios(
-    op: ConvOperator, key: jax.Array, window: tuple[int, ...], k: int, draws: int
+    op: ConvOperator,
+    key: jax.Array,
+    window: tuple[int, ...],
+    k: int,
+    draws: int,
+    batch: int | None = None,
 ) -> jax.Array:
     """``‖Wᵀz‖/‖z‖`` for ``draws`` model-k-sparse codes ``z`` (Fig 2a, Fig 3a), one program.
 
     Codes come from ``sample_model_sparse`` with the keys ``jax.random.split(key, draws)``.
-    Memory: ``draws`` codes and signals at once.
+    Memory: ``draws`` codes and signals at once, or ``batch`` of them (``lax.map`` over
+    batches; the same codes either way).
     """
 
     def ratio(key):
         z = sample_model_sparse(key, op.code_shape, window, k)
         return jnp.linalg.norm(op.adjoint(z)) / jnp.linalg.norm(z)
 
-    return jax.vmap(ratio)(jax.random.split(key, draws))
+    keys = jax.random.split(key, draws)
+    if batch is None:
+        return jax.vmap(ratio)(keys)
+    return lax.map(ratio, keys, batch_size=batch)
 
 
 def ratio_summary(ratios) -> dict[str, float]:

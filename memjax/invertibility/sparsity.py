@@ -70,8 +70,8 @@ def active_regions(h: jax.Array, window) -> tuple[int, int]:
 
     ``k`` is the mean number of regions (per map of ``(n, K, *spatial)`` maps) holding an
     entry above 0, i.e. the nonzeros of ``max_pool(relu(h))`` (at least 1); ``R`` counts the
-    regions of one map, over all ``K`` channels. Table 4 reconstructs with ``M(·, k)`` at the density of the real
-    ReLU + pool layer.
+    regions of one map, over all ``K`` channels. Table 4 reconstructs with ``M(·, k)`` at the
+    density of the real ReLU + pool layer.
     """
     active = jax.vmap(lambda a: jnp.any(to_regions(a, window) > 0, axis=1))(jnp.asarray(h))
     regions = active.shape[1]
