@@ -11,15 +11,7 @@ data and training are those of ``ds-nonlinear`` part 1 (one shipped CIFAR-10 pla
     memjax run ds-initializations                   # quick: 32 filters, 2000 steps, ~1 min
     memjax run ds-initializations --preset paper    # NLD_{128,128}, 20,000 steps
 
-Measured (quick, 64 s of CPU, NLD_{32,32}; ‖f(x)‖ at init; median |corr(out, training
-image)| / |corr(out, input)| for Gaussian, squares, CIFAR inputs):
-  xavier_uniform   3.51   0.17 / 0.02   0.29 / 0.57   0.33 / 0.50
-  xavier_normal    2.96   0.16 / 0.02   0.31 / 0.59   0.32 / 0.48
-  kaiming_uniform  50.2   0.20 / 0.01   0.34 / 0.43   0.13 / 0.41
-  kaiming_normal   42.3   0.17 / 0.01   0.34 / 0.47   0.20 / 0.34
-Kaiming starts with ~14× larger outputs (for every init key: ‖f(x)‖ itself varies from 0.8 to
-3.8 over 9 keys under xavier_uniform) and its outputs are visibly noisier (the figure), as App E
-says, but as in ``ds-nonlinear`` no initialization gives the point map itself.
+Measured: ``docs/findings/ds.md#ds-initializations``.
 """
 
 from __future__ import annotations

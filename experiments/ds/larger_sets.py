@@ -27,18 +27,7 @@ command to run when it is missing; ``data.mnist_dir`` (a folder with the MNIST I
 The quick preset trains with Adam 1e-3 (the paper: 1e-4) so that its few steps fit. Part 1
 trains with the ``train`` block, part 2 with ``train_table1``.
 
-Measured (quick, 150 s). Fig 9, D_{64,128} on the 8 shipped one-per-class images, 1000
-steps, loss 7.3e-3: top |λ| 1.27 (a complex pair), 1.23, 1.21, ...; 11 of the top 16 lie
-within 0.15 of 1 and all 16 above 0.5, with eigenvectors 0.83–0.97 (relative distance) away
-from span(X): blends of the training images, not the images. Table 1, D_{16,32} on MNIST ones
-(2000 steps): the operator's rank is far above n, and truncating to n components loses the
-training images:
-    n   #|λ| > 0.5   #σ > 0.5   MSE all   MSE top-n
-    4        81         155     1.7e-2     1.8e-1
-   12       158         229     1.9e-2     6.6e-2
-   28       168         236     2.9e-2     9.5e-2
-So in this setting rank ≈ dim span does not hold and Table 1's "top-k is as good as all"
-does not reproduce; the paper's rows train far longer on thousands of images (paper preset).
+Measured: ``docs/findings/ds.md#ds-larger-sets``.
 """
 
 from __future__ import annotations

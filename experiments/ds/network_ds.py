@@ -8,18 +8,12 @@ spanning 3 dimensions, the operator has rank dim span(X), eigenvalues ≈ 1 on t
     memjax run network-ds                   # quick: 8 seeds, ~20 s on a 2-core CPU
     memjax run network-ds --preset paper    # 32 seeds, ~21 s
 
-[DS] §3 says Xavier init gives the point map too and Kaiming does not (for linear nets):
-measured median second |λ| over 8 seeds: PyTorch 0.008, Xavier uniform/normal 0.083/0.066,
-Kaiming uniform/normal 0.40/0.44 (``initializations.png``), all trained to loss ≤ 1e-12.
-
-Measured (2-core CPU): rank = dim span on every seed for all five sets (quick 8/8, paper
-32/32), |1 − λ| ≤ 4e-6 on the span and |λ| ≤ 0.042 off it; App A's init gives max|A − I| = 0.
+[DS] §3 says Xavier init gives the point map too and Kaiming does not (for linear nets);
+``initializations.png`` compares the four. Measured: ``docs/findings/ds.md#network-ds``.
 
 [DS] does not name the optimizer of Fig 4 / App C (§5 uses Adam 1e-4 for the CIFAR nets).
-Adam 1e-3 reaches a loss below 1e-12 within 2000 steps on every set, so both presets use it;
-with Adam 1e-4 for 2000 steps the 3- and 4-image sets do not fit (final loss up to 6e-2) and
-those seeds show fewer eigenvalues near 1 (basis_4: rank 4 on 15/32 seeds). Training runs in
-float64 so ranks near the threshold are not decided by float32 round-off.
+Both presets use Adam 1e-3, which fits every set in 2000 steps (Adam 1e-4 does not). Training
+runs in float64 so ranks near the threshold are not decided by float32 round-off.
 """
 
 from __future__ import annotations

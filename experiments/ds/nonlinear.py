@@ -17,18 +17,7 @@ off as in the linear nets (``model.use_bias``; PyTorch's default would be on).
     memjax run ds-nonlinear                   # quick: 32 filters, 2000 steps, ~1.5 min on CPU
     memjax run ds-nonlinear --preset paper    # NLD_{128,128}, 20,000 steps
 
-Measured (quick, 72 s of CPU; median |corr(output, nearest training image)| / |corr(output,
-input)|): Fig 7, NLD_{32,32} (loss 2.2e-3): Gaussian 0.14 / 0.02, squares 0.31 / 0.59, CIFAR
-0.18 / 0.48; NLND_{32,32} (loss 3.0e-4): 0.07 / 0.43, 0.20 / 0.95, 0.22 / 0.92. NLND
-approximates the identity on squares and CIFAR images as the paper says (not on noise), and
-NLD drops Gaussian inputs, but NLD does not output the plane: squares come out as plane
-texture inside the square, CIFAR inputs as their own blurred layout with plane colours. Fig 8,
-NLD_{32,32} on 8 images (loss 8.1e-3): 0.26 / 0.04, 0.39 / 0.84, 0.40 / 0.79, with no output
-above 0.9 to any training image (paper: every output is a training image). What was tried,
-on one image: NLD_{128,128} for 10,000 steps (loss 6.9e-4;
-Gaussian 0.22 / 0.02, squares 0.27 / 0.64, CIFAR 0.23 / 0.54, unchanged since step 100),
-biases on, Adam 1e-3, and images scaled to [-1, 1]: none gave a point map. The U-Net of
-``ds-unet`` does give one, so depth to 1×1, biases and the sigmoid output are suspects.
+Measured: ``docs/findings/ds.md#ds-nonlinear``.
 """
 
 from __future__ import annotations

@@ -12,15 +12,7 @@ pair), with the training image and with the input.
     memjax run ds-point-map                   # ~1 min on a 2-core CPU
     memjax run ds-point-map --preset paper    # 32 test inputs of each kind
 
-Measured (quick, 62 s; median |centred correlation|; 2000 steps, losses D 7.8e-3, ND 6.3e-5):
-ND reproduces the identity-like map: corr(output, input) 0.89 (Gaussian), 1.00 (squares),
-0.99 (CIFAR), and 0.04–0.91 already at 10 steps. D's outputs are decorrelated from Gaussian
-inputs at every snapshot (0.004–0.018), as in the paper, but the point map itself does not
-reproduce: corr(output, training image) is only 0.06–0.15 on Gaussian inputs and 0.17–0.35
-on CIFAR inputs, and D keeps large white squares (0.39–0.45), which survive stride 8. Its
-outputs are blocky low-pass images of the input: one conv after a ×8 nearest upsampling cannot
-place detail inside an 8×8 block. With ``model.convs_after_up=3`` (loss 3.0e-3 at 2000 steps)
-Gaussian outputs correlate 0.09 with the frog and 0.015 with the input: still no point map.
+Measured: ``docs/findings/ds.md#ds-point-map``.
 """
 
 from __future__ import annotations

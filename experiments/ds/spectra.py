@@ -18,14 +18,7 @@ preset uses a step budget. D_{a,b}'s convolutions after the ×8 upsampling are n
     memjax run ds-spectra                   # quick: 2000 steps, top 24, ~2 min on CPU
     memjax run ds-spectra --preset paper    # 20,000 steps, top 64
 
-Measured (quick, 125 s): D_{64,192} on one image has top |λ| 0.999 with its top eigenvector
-0.28 from the image at step 200 (16 of the top 24 |λ| above 0.5), then 0.997 (24 above 0.5)
-at step 1000 and 1.359 at step 2000, with the top eigenvector orthogonal to the image
-(distance 1.00). The complex pair at |λ| 1.166 shows translated copies of the plane: the image
-is stored, but shifted, outside span(X). With two images: 24 of 24 above 0.5 from step 200.
-So the paper's rank ≈ k does not reproduce; D comes closest early in training. ND_{4,4} is high
-rank (24 of 24 above 0.5 at every snapshot, for k = 1 and 2), as stated, but in 2000 steps it
-does not reach the fit threshold 1e-2 (losses 1.006e-2 and 1.08e-2): those comparisons are unfit.
+Measured: ``docs/findings/ds.md#ds-spectra``.
 """
 
 from __future__ import annotations

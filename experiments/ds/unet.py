@@ -11,14 +11,7 @@ path from input to output.
     memjax run ds-unet                   # quick: the dog of Fig 1a, ~1.5 min on CPU
     memjax run ds-unet --preset paper    # the dog and the car (Fig 1a, 1b), 32 test inputs each
 
-Measured (quick, 92 s of CPU; loss 1.5e-4; median |corr(output, training image)| /
-|corr(output, input)|): Gaussian 0.99 / 0.01, squares 0.98 / 0.09, CIFAR 1.00 / 0.19: Fig 1
-reproduces. The Gaussian number depends on the init key (0.81 with another). Also measured (one
-run each): at step 100 already 0.71 for all three kinds; with 4 skip channels per level 0.86 /
-0.99 / 1.00 to the training image (skips do not undo it), with a linear instead of a sigmoid
-output 0.88 / 0.97 / 0.99. NLD_{a,b} of ``ds-nonlinear`` does not memorize in this way, so what
-the U-Net adds (5 levels down to 1×1, biases, 5×5 kernels, LeakyReLU 0.2, 20 convolutions) is
-where to look.
+Measured: ``docs/findings/ds.md#ds-unet``.
 """
 
 from __future__ import annotations

@@ -13,11 +13,7 @@ distance of the outputs to span(X); for the LeakyReLU version (activation after 
 the last) the |cos| of each output to its nearest training image (Fig 7 shows images, not
 numbers: the bound compared, median |cos| > 0.9, is ours).
 
-Measured (quick, 32 filters, 1000 steps, 37 s of CPU; the top 5 eigenpairs by Arnoldi):
-linear |λ| 0.999, 0.990, then 0.051, 0.038 (paper after 10,000 steps: 1, 1, [< 2e-2]), top
-eigenvectors 0.07 and 0.25 from span(X), loss 4.1e-3; LeakyReLU: Gaussian inputs come out with
-median |cos| 0.91 (step 100) and 0.97 (step 1000) to their nearest training image. A 64-filter
-probe after 3000 steps gave |λ| 1.0004, 0.998, 0.030.
+Measured: ``docs/findings/mo1.md#mo1-d1``.
 
     memjax run mo1-d1                   # quick: 32 filters, 1000 steps, ~40 s on CPU
     memjax run mo1-d1 --preset paper    # 64 filters, 10,000 steps

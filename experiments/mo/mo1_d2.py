@@ -24,20 +24,7 @@ is; the paper: noisy for Kaiming).
     memjax run mo1-d2                   # quick: 2000 steps, ~2 min on CPU
     memjax run mo1-d2 --preset paper    # 10,000 steps
 
-Measured (quick, 2000 Adam 1e-4 steps, 126 s on an idle 2-core CPU). Linear D2 from 1.8e-3:
-|λ| 0.947, then 3.0e-6, 2.9e-6, 2.9e-6 (paper: 1, [< 7e-6]): rank one as in the paper, but
-the loss stays at 1.4e-2, above ``fit_loss`` (so the run reports it as not fitted), and the top
-eigenvector is 0.29 from the dog: the hidden channels stay equal, and the single-channel
-network stores a blurred dog (Gaussian inputs come out as ± that image, median |corr| 0.82 to
-the dog). LeakyReLU D2, ‖f(x)‖ at init (paper) and median |corr| of Gaussian outputs to the
-dog after training:
-  xavier_uniform   2.9e-5 (.0087)   1.00
-  xavier_normal    2.8e-5 (.0079)   1.00
-  kaiming_uniform  1.61   (9.67)    1.00 (min 0.99)
-  kaiming_normal   1.57   (17.64)   1.00
-Kaiming starts ~5·10⁴× larger than Xavier (paper ~10³×; the absolute norms depend on the
-unknown layer details and on the init key), and every init memorizes the dog; the Kaiming
-outputs are not visibly noisier here.
+Measured: ``docs/findings/mo1.md#mo1-d2``.
 """
 
 from __future__ import annotations

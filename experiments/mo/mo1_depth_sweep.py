@@ -10,11 +10,7 @@ heuristic depth of §3.2), where Table 2's bound (< 1e-2 for 3×3) is the paper'
     memjax run mo1-depth-sweep                  # quick: 3×3, 1 image, 4 seeds, ~15 s on CPU
     memjax run mo1-depth-sweep --preset paper   # 8 seeds, depths up to 16
 
-Measured (quick, median over 4 seeds, 3×3 image; 15 s): |λ2| ≈ 1 at depths 2–3 (depth 1 does
-not reach the loss tolerance: a single conv stays near the identity), 0.85 at 5, 0.028 at 7,
-0.011 at 9 (the heuristic depth; Table 2's bound is < 1e-2) and 0.0017 at 12. Losing the
-forced zeros (depth ≥ 2) is far from enough: memorization sets in gradually with depth and
-reaches Table 2's level near ⌈s⁴/9⌉.
+Measured: ``docs/findings/mo1.md#mo1-depth-sweep``.
 """
 
 from __future__ import annotations

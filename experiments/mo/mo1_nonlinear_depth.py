@@ -13,12 +13,7 @@ image, below 0.1 to the other) are ours.
     memjax run mo1-nonlinear-depth                   # quick: ~15 s on a 2-core CPU
     memjax run mo1-nonlinear-depth --preset paper    # more test inputs and seeds
 
-Measured (quick: 2 seeds, 64 Gaussian inputs; 11 s): Fig 4 reproduces — every output that
-does not collapse has |cos| = 1.000 to the training image; 6% collapse to exactly 0 (LeakyReLU's
-0.01 slope compounded over 29 layers underflows in float32 for inputs that start negative).
-Fig 5 reproduces in kind: outputs align with one training image and not the other (median
-|cos| 0.75 to the nearest, 0.006 to the other; each image wins about half the inputs), but
-only 35% exceed |cos| 0.9: the rest of each output lies outside both training images.
+Measured: ``docs/findings/mo1.md#mo1-nonlinear-depth``.
 """
 
 from __future__ import annotations

@@ -8,15 +8,8 @@ rest ≈ 0; the paper's third eigenvalues are .98/.99/.99, .78/.72/.70, .14/.10/
     memjax run mo1-table1                  # quick: 1 and 16 filters, 2 seeds, ~12 s on CPU
     memjax run mo1-table1 --preset paper   # adds 128 filters, 5 seeds, ~50 s
 
-Measured, paper preset (PyTorch default init, median |λ3| over 5 seeds; paper in brackets):
-3 convs 1.00/1.00/1.00 (.98/.99/.99), 5 convs 0.42/0.72/0.79 (.78/.72/.70), 8 convs
-0.13/0.28/0.35 (.14/.10/.08) for 1/16/128 filters. As in the paper, no row memorizes and depth
-lowers |λ3| for every filter count; unlike it, at 8 convs more filters give a larger |λ3|, and
-GD at lr 0.1 diverged for 3 of 5 seeds of the 3-conv 128-filter net (reported in the run's
-``fits``, left out of the median, which is taken over the seeds that fit).
-"Initialized close to zero" is not specified further: scaling the default init by 0.5 raised
-the 8-conv |λ3| (0.46–0.68 over 2 seeds), and by 0.25 the 8-conv nets did not train (loss
-stuck at 1.3 for 30k steps). ``model.init_scale`` is a config key for this sweep.
+Measured: ``docs/findings/mo1.md#mo1-table1``. ``model.init_scale`` scales the default init
+("initialized close to zero" is not specified further).
 """
 
 from __future__ import annotations

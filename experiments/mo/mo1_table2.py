@@ -10,24 +10,9 @@ sweep of constant initializations (all values vmapped in one program) and the sp
 reported for each; the row's numbers are those of the best init that fit.
 
     memjax run mo1-table2                   # quick: the 2×2, 3×3 and 3×3/3-example rows, ~12 s
-    memjax run mo1-table2 --preset paper    # all nine rows, up to 350 layers (see below)
+    memjax run mo1-table2 --preset paper    # all nine rows, up to 350 layers
 
-Measured on a 2-core CPU (paper preset, rows without skips, 2.6 min; max |λ| beyond the
-training examples at the best constant init c, paper's bound in brackets):
-2×2/3 layers 8.7e-3 at c = 0.3 (< 1e-2; 0.23 at c = 0.05), 4×4/29 layers 1.3e-5 at c = 0.1
-(< 1e-3; 0.1 is also what [MO1] Fig 4 uses), 5×5/70 layers 5.0e-5 at c = 0.15 (< 1e-5: 5×
-above), 3×3 with 3 examples/10 layers 7.1e-2 at c = 0.1 (< 1e-2: not reproduced). 3×3/9
-layers diverges under GD lr 0.1 for every c on this data; with ``train.learning_rate=0.02``
-it gives 4.0e-3 at c = 0.2 (< 1e-2). Smaller c is not better: too small and the deep product
-does not train, too large and it diverges; in between the spectrum depends on c by orders of
-magnitude.
-The skip-connected rows (≥ 144 layers) explode from c ≥ 0.1, since each 10-layer block
-multiplies by about 1 + (9c)¹⁰; they need c of order 0.01 and run at ~100 steps/s here.
-6×6/144 layers with c ∈ {0.005, 0.01, 0.02, 0.05} and 30k Adam steps did not reproduce: the
-three smaller values had not reached the loss tolerance, and c = 0.05 fit with an exploded
-operator (top |λ| 106, others up to 2.8). 7×7/267 layers with c ∈ {0.005, 0.01, 0.02} and
-20k Adam steps: none reached the loss tolerance. The 5×5/200 and 7×7/350 multi-example rows
-were not run to completion.
+Measured: ``docs/findings/mo1.md#mo1-table2``.
 """
 
 from __future__ import annotations
