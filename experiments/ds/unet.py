@@ -30,7 +30,7 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
         model={"features": (16, 32, 64, 128, 128), "skip_channels": 0},
         data={"training_images": (12,) if quick else (12, 6),  # shipped dog, car
               "num_test_inputs": 8 if quick else 32},
-        # A net that reproduces its image to MSE 1e-2 (PSNR 20 dB) has fitted; quick: 1.3e-4.
+        # A net that reproduces its image to MSE 1e-2 (PSNR 20 dB) has fitted.
         train=train_block("adam", 1e-4, max_steps=2000, fit_loss=1e-2),
     )  # fmt: skip
 
