@@ -16,10 +16,8 @@ n < d), so truncating to k = n should cost nothing and k < n should. The paper's
 Data: the quick preset uses the shipped MNIST sample (28 ones; 1×28×28 zero-padded to 32×32,
 since D's three stride-2 convs and ×8 upsampling need a multiple of 8) and a smaller D_{16,32}
 so that each set trains in seconds. ``data.full_data`` (on in the paper preset) reads CIFAR-10
-from ``data.data_dir`` (default ``$MEMJAX_DATA``, else ``~/.cache/memjax``; fetch it with
-``memjax data download cifar10``) for the paper's single-class training sets, and says which
-command to run when it is missing; ``data.mnist_dir`` (a folder with the MNIST IDX files, e.g.
-``../shared/data/mnist``) gives larger MNIST sets.
+from ``data.data_dir`` (``memjax.data.resolve_data_dir``) for the paper's single-class sets;
+``data.mnist_dir`` (the MNIST IDX files, e.g. ``../shared/data/mnist``) gives larger MNIST sets.
 
     memjax run ds-larger-sets                   # quick: ~2.5 min on an idle 2-core CPU
     memjax run ds-larger-sets --preset paper    # D_{64,128}, 20,000 steps

@@ -8,9 +8,8 @@ it correlates with most (centred correlation) and to its own input. The paper: N
 training image for every input (strong attractors), NLND approximates the identity.
 
 The shipped sample (the first 20 CIFAR-10 test images) has no bird or deer, so part 2 uses
-the 8 classes it has; with ``data.full_data`` (on in the paper preset; CIFAR-10 from
-``data.data_dir``, default ``$MEMJAX_DATA`` or ``~/.cache/memjax``, fetched by ``memjax data
-download cifar10``) it uses the first test image of each of the 10 classes, as the paper does.
+the 8 classes it has; ``data.full_data`` (on in the paper preset; CIFAR-10 from ``data.data_dir``,
+see ``memjax.data.resolve_data_dir``) uses the first test image of each of the 10 classes.
 The convs after the ×8 upsampling are not in the text (``model.convs_after_up``); biases are
 off as in the linear nets (``model.use_bias``; PyTorch's default would be on).
 
