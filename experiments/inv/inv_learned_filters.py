@@ -9,7 +9,7 @@ Gaussian filters of the same size (mean over seeds); and, for the square (K = M)
 Fig 3(a) ratio with the learned filters normalised (codes 15 × 15 per filter, ≤ 1 nonzero per
 2×2 region, 23.9% density, as ``inv-random-vgg``).
 
-    memjax run inv-learned-filters                  # quick: 32 digits, 400 Adam steps, ~75 s CPU
+    memjax run inv-learned-filters                  # quick: 32 digits, 400 Adam steps, ~100 s CPU
     memjax run inv-learned-filters --preset paper   # the 200 shipped digits, 3,000 steps
 
 Measured (quick, seed 0; fitted to MSE ≤ 5e-3): coherence learned / at init / Gaussian mean:
@@ -18,9 +18,9 @@ conv2 (32→64) 0.24 / 0.20 / 0.21 (1.1×); conv3 (64→64) 0.27 / 0.17 / 0.14 (
 raises coherence, less than VGG's 4.2–7.4×, and the model-RIP ratio survives it: with the
 learned conv1 / conv3 filters ‖Wᵀz‖/‖z‖ has median 0.996 / 0.999, p5–p95 0.978–1.016 /
 0.989–1.011, sampled δ̂ 0.061 / 0.041 (the paper: VGG's filters "slightly wider" than random).
-Fig 3(b)–(c) analogue (8 digits, 150 steps, 200 FISTA steps, λ = 0.05·2‖Wx‖_∞): Alg. 2 codes of
-conv2's activations with conv3's filters give ‖Wᵀz‖/‖z‖ median 1.50 before and 1.49 after
-ReLU, spread (p95 − p5)/2 0.02, at 9–11% density but a poor fit (‖x − Wᵀz‖/‖x‖ 0.54–0.59):
+Fig 3(b)–(c) analogue (quick: 2 digits, 100 FISTA steps, λ = 0.05·2‖Wx‖_∞): Alg. 2 codes of
+conv2's activations with conv3's filters give ‖Wᵀz‖/‖z‖ median 1.43 before and 1.51 after
+ReLU, spread (p95 − p5)/2 ≤ 0.004, at 9% density but a poor fit (‖x − Wᵀz‖/‖x‖ 0.56–0.62):
 not the paper's "close to 1". LASSO picks atoms that correlate with x, so their images add up;
 λ and the iteration count are unstated and not tuned here (FISTA inside a scan is slow on
 XLA:CPU), so treat this as a lead, not a result.

@@ -8,7 +8,7 @@ U[−1, 1]; ``x = Wᵀz`` is the full transposed convolution (17 × 17) and the 
 dimension 9M at each VGG-16 conv layer (no shifts: the reading that matches the paper's random
 row; shifts up to ±2 reported beside it), mean over seeds.
 
-    memjax run inv-random-vgg                  # quick: K = M = 64, 200 draws, ~40 s CPU time
+    memjax run inv-random-vgg                  # quick: K = M = 64, 200 draws, ~30 s CPU time
     memjax run inv-random-vgg --preset paper   # K = M = 512 (conv(5,2)), 1,000 draws
 
 Measured (quick, seed 0): Fig 3(a) ratios all in [0.988, 1.013], median 0.999 (claims-file
