@@ -10,7 +10,7 @@ eigenpairs of an operator that is never formed, from products alone, in JAX on t
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import jax
@@ -69,6 +69,20 @@ def effective_rank(magnitudes, threshold: float) -> int:
     if threshold <= 0:
         raise ValueError(f"threshold must be positive, got {threshold}")
     return int(np.sum(np.abs(np.asarray(magnitudes)) > threshold))
+
+
+def median_seed(spectra: Sequence[Spectrum], dim: int, threshold: float) -> int:
+    """Index of the median seed's spectrum, to report one typical seed of several.
+
+    Seeds are ordered by :func:`effective_rank` (``|λ| > threshold``), ties by the largest |λ|
+    beyond the first ``dim`` (e.g. off the span of the training set), and the middle one (the
+    upper of two for an even count) is returned; equal keys keep the seeds' order.
+    """
+    keys = [
+        (effective_rank(s.magnitudes, threshold), s.magnitudes[dim:].max(initial=0.0))
+        for s in spectra
+    ]
+    return sorted(range(len(keys)), key=keys.__getitem__)[len(keys) // 2]
 
 
 def span_basis(examples, tol: float = 1e-10) -> np.ndarray:

@@ -148,3 +148,20 @@ def test_minmax_mse_scales_each_reconstruction_to_the_unit_interval():
     assert spectral.minmax_mse(3 * targets - 2, targets) == 0.0
     constant = np.ones((2, 3))
     assert spectral.minmax_mse(constant, targets) == pytest.approx(np.mean(targets**2))
+
+
+def test_median_seed_orders_by_rank_then_by_the_largest_magnitude_beyond_dim():
+    def spectrum(*mags):
+        return spectral.Spectrum(np.array(mags, complex), np.eye(len(mags), dtype=complex))
+
+    spectra = [
+        spectrum(1.0, 0.9, 0.3),  # rank 2 at threshold 0.5; max beyond dim 1: 0.9
+        spectrum(1.0, 0.2, 0.1),  # rank 1; 0.2
+        spectrum(1.0, 0.4, 0.0),  # rank 1; 0.4
+        spectrum(1.0, 1.0, 1.0),  # rank 3; 1.0
+    ]
+    # ordered: seeds 1, 2, 0, 3; the upper of the two middle ones is seed 0
+    assert spectral.median_seed(spectra, dim=1, threshold=0.5) == 0
+    assert spectral.median_seed(spectra[1:], dim=1, threshold=0.5) == 1  # the middle of 1, 2, 0
+    assert spectral.median_seed(spectra[:1], dim=3, threshold=0.5) == 0  # nothing beyond dim
+    assert spectral.median_seed([spectra[1]] * 3, dim=1, threshold=0.5) == 1  # ties: seed order

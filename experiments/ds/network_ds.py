@@ -184,30 +184,17 @@ def _app_c_set(run, name, data, seed_keys):
     model = network_ds(run.config.model.kernel_init)
     params, history = run.train(name, model, data, keys=seed_keys)
     dim = spectral.span_dimension(data)
-    per_seed = []
-    for spectrum in seed_spectra(model.apply, data[0], params=params):
-        per_seed.append({
-            "rank": spectral.effective_rank(spectrum.magnitudes, run.config.rank_threshold),
-            "abs_eigenvalues": spectrum.magnitudes,
-            "eigenvalues": spectrum.values,
-            "top_eigenvector_distance_to_span": spectral.distance_to_span(
-                spectrum.vectors[:, :dim], data
-            ),
-            "top_eigenvectors": spectral.eigenvector_images(spectrum, dim, IMAGE_SHAPE),
-        })  # fmt: skip
+    spectra = seed_spectra(model.apply, data[0], params=params)
+    mags = np.stack([s.magnitudes for s in spectra])
+    ranks = np.array([spectral.effective_rank(m, run.config.rank_threshold) for m in mags])
     # Median seed: order seeds by rank, then by the largest off-span |λ|.
-    order = sorted(
-        range(len(per_seed)),
-        key=lambda i: (per_seed[i]["rank"], per_seed[i]["abs_eigenvalues"][dim:].max(initial=0.0)),
-    )
-    median = per_seed[order[len(order) // 2]]
-    ranks = np.array([s["rank"] for s in per_seed])
+    median = spectral.median_seed(spectra, dim, run.config.rank_threshold)
+    top_distances = [spectral.distance_to_span(s.vectors[:, :dim], data) for s in spectra]
     fitted = run.fits[name].mask
-    on_span = np.stack([s["abs_eigenvalues"][:dim] for s in per_seed])
-    off_span = np.stack([s["abs_eigenvalues"][dim:] for s in per_seed])
+    on_span, off_span = mags[:, :dim], mags[:, dim:]
     paper = PAPER_APP_C[name]
     paper_off = float(np.max(np.abs(paper["eigenvalues"][paper["rank"] :]), initial=0.0))
-    run.compare(f"rank, {name} (median seed)", median["rank"], paper["rank"], tol=0,
+    run.compare(f"rank, {name} (median seed)", int(ranks[median]), paper["rank"], tol=0,
                 fits=[name])  # fmt: skip
     run.compare(f"max |λ| off the span, {name}", float(off_span.max(initial=0.0)), paper_off,
                 tol=0.05, fits=[name])  # fmt: skip
@@ -215,22 +202,22 @@ def _app_c_set(run, name, data, seed_keys):
         "name": name,
         "num_examples": len(data),
         "dim_span": dim,
-        "rank": median["rank"],
+        "rank": int(ranks[median]),
         "paper_rank": paper["rank"],
         "ranks_per_seed": ranks,
         "seeds_with_rank_equal_dim_span": int(np.sum((ranks == dim) & fitted)),
         "fitted_seeds": int(fitted.sum()),
-        "num_seeds": len(per_seed),
-        "abs_eigenvalues_median_seed": median["abs_eigenvalues"],
-        "eigenvalues_median_seed": median["eigenvalues"],
+        "num_seeds": len(spectra),
+        "abs_eigenvalues_median_seed": mags[median],
+        "eigenvalues_median_seed": spectra[median].values,
         "paper_eigenvalues": paper["eigenvalues"],
         "max_abs_one_minus_eigenvalue_on_span": float(np.abs(1 - on_span).max()),
         "max_abs_eigenvalue_off_span": float(off_span.max(initial=0.0)),
-        "max_top_eigenvector_distance_to_span": float(
-            np.max([s["top_eigenvector_distance_to_span"] for s in per_seed])
-        ),
+        "max_top_eigenvector_distance_to_span": float(np.max(top_distances)),
         "final_loss_max": float(np.max(history.final_loss)),
-        "top_eigenvectors_median_seed": median["top_eigenvectors"],
+        "top_eigenvectors_median_seed": spectral.eigenvector_images(
+            spectra[median], dim, IMAGE_SHAPE
+        ),
     }
 
 
@@ -243,13 +230,8 @@ def _plot_outputs(run, train_image, tests, identity_out, point_map_out):
     for name, inputs in tests.items():
         rows += [list(inputs), list(identity_out[name]), list(point_map_out[name])]
         labels += [f"{name} inputs", "identity init →", "PyTorch init →"]
-    plotting.image_grid(
-        rows,
-        labels,
-        run.figure("outputs"),
-        title="Network DS outputs: identity init keeps inputs, default init "
-        "maps all to the training image",
-    )
+    title = "Network DS: identity init keeps inputs, default init maps all to the training image"
+    plotting.image_grid(rows, labels, run.figure("outputs"), title=title)
 
 
 def _plot_spectra(run, point_map, sets):
@@ -257,17 +239,11 @@ def _plot_spectra(run, point_map, sets):
     spectra |= {
         f"{s['name']} (dim {s['dim_span']})": s["abs_eigenvalues_median_seed"] for s in sets
     }
-    plotting.spectrum_plot(
-        spectra,
-        run.figure("spectrum"),
-        run.config.rank_threshold,
-        title="Network DS: |λ| of the learned operator (median seed)",
-    )
-    plotting.eigenvector_pairs(
-        {s["name"]: s.pop("top_eigenvectors_median_seed") for s in sets},
-        run.figure("eigenvectors"),
-        title="Top eigenvectors (span dimension many), median seed",
-    )
+    title = "Network DS: |λ| of the learned operator (median seed)"
+    plotting.spectrum_plot(spectra, run.figure("spectrum"), run.config.rank_threshold, title=title)
+    images = {s["name"]: s.pop("top_eigenvectors_median_seed") for s in sets}
+    title = "Top eigenvectors (span dimension many), median seed"
+    plotting.eigenvector_pairs(images, run.figure("eigenvectors"), title=title)
 
 
 EXPERIMENT = Experiment(name="network-ds", paper="DS", get_config=get_config, science=science,
