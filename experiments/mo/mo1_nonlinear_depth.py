@@ -33,18 +33,15 @@ OTHER_BOUND = 0.1  # |cos| to the other training images below this: not a combin
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     quick = preset == "quick"
-    # trained until the loss is below 1e-6, as in [MO1] §3
-    train = {
-        block: train_block("adam", rate, 20000, loss_tol=1e-6, fit_loss=1e-6)
-        for block, rate in (("train", 1e-4), ("train_fig5", 1e-3))
-    }
+    stop = {"loss_tol": 1e-6, "fit_loss": 1e-6}  # trained until the loss is below 1e-6 ([MO1] §3)
     return new_config(
         num_seeds=2 if quick else 8,
         data={"num_test_inputs": 64 if quick else 1000,
               "match_threshold": 0.9},  # |cos| above which an output "is" a training image
         model={"fig4": {"depth": 29, "skip_every": 0, "kernel_init": "constant:0.1"},
                "fig5": {"depth": 5, "skip_every": 2, "kernel_init": "xavier_uniform"}},
-        **train,
+        train=train_block("adam", 1e-4, 20000, **stop),
+        train_fig5=train_block("adam", 1e-3, 20000, **stop),
     )  # fmt: skip
 
 

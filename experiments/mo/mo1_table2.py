@@ -40,20 +40,15 @@ TOP_TOL = 0.05  # the paper prints the top eigenvalues to two digits
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     max_steps = 20000 if preset == "quick" else 100000
-    # the paper trains until the loss is below 1e-6
-    train = {
-        block: train_block(
-            optimizer, rate, max_steps, loss_tol=1e-6, nonfinite="stop", fit_loss=1e-6
-        )
-        for block, optimizer, rate in (("train", "gd", 0.1), ("train_deep", "adam", 1e-4))
-    }
+    stop = {"loss_tol": 1e-6, "nonfinite": "stop", "fit_loss": 1e-6}  # the paper: loss < 1e-6
     return new_config(
         data={"rows": QUICK_ROWS if preset == "quick" else tuple(PAPER_TABLE_2)},  # (s, n, layers)
         model={"init_values": (0.05, 0.1, 0.15, 0.2, 0.3),  # constant initial value of every weight
                "skip_above": 100,  # skip connections every `skip_every` layers above this depth
                "skip_every": 10},
         gd_max_depth=10,  # block `train` (GD) up to this depth, `train_deep` (Adam) deeper
-        **train,
+        train=train_block("gd", 0.1, max_steps, **stop),
+        train_deep=train_block("adam", 1e-4, max_steps, **stop),
     )  # fmt: skip
 
 
