@@ -16,6 +16,7 @@ from memjax.data import (
     to_float,
     white_squares,
 )
+from memjax.data.sample import CIFAR10_CLASSES, shipped_cifar10_label
 from memjax.spectral import span_dimension
 
 CIFAR_LABELS_0_19 = [3, 8, 8, 0, 6, 6, 1, 6, 3, 1, 0, 9, 5, 7, 9, 8, 5, 7, 8, 6]
@@ -112,3 +113,10 @@ def test_synthetic_images():
         gaussian_images(jax.random.PRNGKey(0), 2, (8, 8))
     with pytest.raises(ValueError, match="unknown sample"):
         load_sample("imagenet")
+
+
+def test_shipped_cifar10_label_returns_the_label_and_notes_another_class(capsys):
+    assert shipped_cifar10_label(4, "frog") == CIFAR10_CLASSES.index("frog")  # no note
+    assert capsys.readouterr().out == ""
+    assert shipped_cifar10_label(3, "frog") == CIFAR10_CLASSES.index("plane")
+    assert "shipped image 3 is a plane, not a frog" in capsys.readouterr().out

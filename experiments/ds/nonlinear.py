@@ -26,7 +26,7 @@ import numpy as np
 
 from memjax import probes
 from memjax.data import load_dataset, to_float
-from memjax.data.sample import CIFAR10_CLASSES, SHIPPED_ONE_PER_CLASS, load_sample
+from memjax.data.sample import SHIPPED_ONE_PER_CLASS, load_sample, shipped_cifar10_label
 from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.models import ConvAutoencoder, downsampling_layers
 
@@ -59,9 +59,7 @@ def network(model_config, downsample: bool) -> ConvAutoencoder:
 def science(run: Run) -> dict:
     config, a = run.config, run.config.model.filters
     training, unseen = _training_set(config)  # first: a missing dataset stops before training
-    label = int(load_sample("cifar10")[1][config.data.single_image])
-    if CIFAR10_CLASSES[label] != "plane":
-        print(f"note: image {config.data.single_image} is a {CIFAR10_CLASSES[label]}")
+    shipped_cifar10_label(config.data.single_image, "plane")
     single, tests = probes.cifar_probes(
         run.keys["probes"], [config.data.single_image], config.data.num_test_inputs
     )

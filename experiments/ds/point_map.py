@@ -21,7 +21,7 @@ import ml_collections
 import numpy as np
 
 from memjax import plotting, probes
-from memjax.data import CIFAR10_CLASSES, load_sample
+from memjax.data.sample import shipped_cifar10_label
 from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.models import ConvAutoencoder, network_d_layers
 
@@ -40,9 +40,7 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
 
 def science(run: Run) -> dict:
     config = run.config
-    label = int(load_sample("cifar10")[1][config.data.train_image])
-    if CIFAR10_CLASSES[label] != "frog":
-        print(f"note: shipped image {config.data.train_image} is a {CIFAR10_CLASSES[label]}")
+    label = shipped_cifar10_label(config.data.train_image, "frog")
     train_image, tests = probes.cifar_probes(
         run.keys["probes"], [config.data.train_image], config.data.num_test_inputs
     )

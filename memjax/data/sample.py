@@ -28,3 +28,12 @@ def load_sample(name: str) -> tuple[np.ndarray, np.ndarray]:
     with resources.files("memjax.data").joinpath("sample", SAMPLE_FILE).open("rb") as f:
         with np.load(f) as archive:
             return archive[f"{name}_images"], archive[f"{name}_labels"]
+
+
+def shipped_cifar10_label(index: int, expected: str) -> int:
+    """The label of shipped CIFAR-10 test image ``index``; prints a note when its class is not
+    ``expected`` (e.g. "frog"), so a config that picks another image still runs but says so."""
+    label = int(load_sample("cifar10")[1][index])
+    if CIFAR10_CLASSES[label] != expected:
+        print(f"note: shipped image {index} is a {CIFAR10_CLASSES[label]}, not a {expected}")
+    return label
