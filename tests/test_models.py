@@ -152,3 +152,14 @@ def test_hidden_channel_spread_is_zero_for_equal_filters_and_ignores_the_last_la
     params["params"]["conv1"]["kernel"] = kernel
     params["params"][last]["kernel"] = params["params"][last]["kernel"].at[..., 2].add(9.0)
     assert hidden_channel_spread(params) == 0.0
+
+
+def test_output_norm_at_init_is_the_norm_of_the_output_at_init():
+    from memjax.models import ConvAutoencoder, d2_layers, output_norm_at_init
+
+    model, key = ConvAutoencoder(d2_layers(4, 5)), jax.random.PRNGKey(2)
+    x = np.ones((3, 32, 32), np.float32)
+    expected = jnp.linalg.norm(model.apply(model.init(key, x), x))
+    assert output_norm_at_init(model, key, x) == float(expected) > 0
+    small = ConvAutoencoder(d2_layers(4, 5), kernel_init="constant:1e-3")
+    assert output_norm_at_init(small, key, x) < output_norm_at_init(model, key, x)

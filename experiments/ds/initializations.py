@@ -16,13 +16,12 @@ Measured: ``docs/findings/ds.md#ds-initializations``.
 
 from __future__ import annotations
 
-import jax.numpy as jnp
 import ml_collections
 import numpy as np
 
 from memjax import plotting, probes
 from memjax.experiment import Experiment, Run, new_config, train_block
-from memjax.models import ConvAutoencoder, downsampling_layers
+from memjax.models import ConvAutoencoder, downsampling_layers, output_norm_at_init
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
@@ -50,7 +49,7 @@ def science(run: Run) -> dict:
         layers = downsampling_layers(a, a, convs_after_up=config.model.convs_after_up)
         model = ConvAutoencoder(layers, activation="leaky_relu", activate_last=True,
                                 use_bias=config.model.use_bias, kernel_init=init)  # fmt: skip
-        norm_at_init = _output_norm_at_init(model, run.keys["init"], single[0])
+        norm_at_init = output_norm_at_init(model, run.keys["init"], single[0])
         # [DS] App E: every init memorizes (Kaiming's outputs blurred).
         summary, matches = probes.train_and_probe(
             run, f"NLD_{init}", model, single, tests, key=run.keys["init"], expect="training image"
@@ -65,12 +64,6 @@ def science(run: Run) -> dict:
     )  # fmt: skip
     run.table(rows, title="[DS] App E: median |centred correlation| of outputs, per init")
     return {"initializations": metrics}
-
-
-def _output_norm_at_init(model, key, image) -> float:
-    """‖f(x)‖ for the training image under the initialization that training starts from."""
-    params = model.init(key, jnp.asarray(image))
-    return float(jnp.linalg.norm(model.apply(params, jnp.asarray(image))))
 
 
 EXPERIMENT = Experiment(name="ds-initializations", paper="DS", get_config=get_config,

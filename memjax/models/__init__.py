@@ -20,7 +20,12 @@ from memjax.models.conv import (
 )
 from memjax.models.deep import DeepConvStack
 from memjax.models.fc import MLPAutoencoder, ResidualMLP, SingleLayerFC
-from memjax.models.initializers import INITIALIZERS, constant_inits, get_initializer
+from memjax.models.initializers import (
+    INITIALIZERS,
+    constant_inits,
+    get_initializer,
+    output_norm_at_init,
+)
 from memjax.models.two_layer import RandomFeatureAutoencoder, contractive_interpolant, fit_readout
 from memjax.models.unet import UNet
 from memjax.models.vgg import (
@@ -60,6 +65,7 @@ __all__ = [
     "network_ds",
     "network_ds_identity_params",
     "network_ds_layers",
+    "output_norm_at_init",
     "output_shape",
     "stride1_stack_layers",
     "unpool_2x2",

@@ -125,3 +125,10 @@ def constant_inits(model, example, values) -> dict:
     shapes = jax.eval_shape(model.init, jax.random.PRNGKey(0), example)  # shapes only
     return jax.tree.map(lambda p: jnp.asarray(values, p.dtype).reshape(-1, *[1] * p.ndim)
                         * jnp.ones(p.shape, p.dtype)[None], shapes)  # fmt: skip
+
+
+def output_norm_at_init(model, key: jax.Array, x) -> float:
+    """‖f(x)‖ of ``model`` under ``model.init(key, x)``, the start a run with ``key`` trains
+    from: how an initializer's gain compounds over the layers ([DS] App E, [MO1] Fig 8)."""
+    x = jnp.asarray(x)
+    return float(jnp.linalg.norm(model.apply(model.init(key, x), x)))
