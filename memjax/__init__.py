@@ -29,8 +29,8 @@ import importlib
 __version__ = "0.1.0"
 
 _SUBMODULES = (
-    "checkpoint", "data", "dynamics", "experiment", "identity", "invertibility", "models", "operator",
-    "plotting", "probes", "runs", "spectral", "sweep", "symmetry", "theory", "train",
+    "checkpoint", "data", "dynamics", "experiment", "identity", "invertibility", "models",
+    "operator", "plotting", "probes", "runs", "spectral", "sweep", "symmetry", "theory", "train",
 )  # fmt: skip
 __all__ = list(_SUBMODULES)
 

@@ -92,8 +92,10 @@ def list_text() -> str:
             seconds = runtimes.get(exp.name)
             runtime = f"{seconds:5.0f} CPU-s" if seconds is not None else "        —"
             lines.append(f"  {exp.name:<{width}}  {runtime}  {exp.figure}")
-    lines.append("(CPU-s: CPU seconds of the quick preset, all threads; on an idle 2-core machine "
-                 "the wall time is 0.5-1x that; measured by scripts/quick_results.py)")
+    lines.append(
+        "(CPU-s: CPU seconds of the quick preset, all threads; on an idle 2-core machine "
+        "the wall time is 0.5-1x that; measured by scripts/quick_results.py)"
+    )
     for module, error in experiments.broken_modules().items():
         lines.append(f"BROKEN: {module} does not import: {error}")
     return "\n".join(lines)

@@ -9,6 +9,8 @@ from memjax.data import (
     app_c_training_sets,
     gaussian_images,
     load_sample,
+    mnist_split,
+    mnist_test_set,
     read_cifar10_batches,
     read_idx,
     read_mnist,
@@ -120,3 +122,27 @@ def test_shipped_cifar10_label_returns_the_label_and_notes_another_class(capsys)
     assert capsys.readouterr().out == ""
     assert shipped_cifar10_label(3, "frog") == CIFAR10_CLASSES.index("plane")
     assert "shipped image 3 is a plane, not a frog" in capsys.readouterr().out
+
+
+def test_mnist_test_set_reads_the_idx_files_or_falls_back_to_the_shipped_digits(shared_data):
+    images, labels, source = mnist_test_set(shared_data / "mnist")
+    assert images.shape == (10_000, 1, 28, 28) and images.dtype == np.uint8
+    assert source == "MNIST test set" and labels.shape == (10_000,)
+    sample, sample_labels, source = mnist_test_set(None)
+    assert source == "shipped 200 MNIST digits" and sample.shape == (200, 1, 28, 28)
+    # the shipped digits are the test set's first 200
+    np.testing.assert_array_equal(sample, images[:200])
+    np.testing.assert_array_equal(sample_labels, labels[:200])
+
+
+def test_mnist_split_is_a_keyed_disjoint_split(shared_data):
+    key = jax.random.PRNGKey(0)
+    (x, y), (xt, yt), _ = mnist_split(key, shared_data / "mnist", 300, 100)
+    assert x.shape == (300, 1, 28, 28) and xt.shape == (100, 1, 28, 28) and x.dtype == np.float32
+    again = mnist_split(key, shared_data / "mnist", 300, 100)
+    np.testing.assert_array_equal(x, again[0][0])
+    assert not (set(map(bytes, x.reshape(300, -1))) & set(map(bytes, xt.reshape(100, -1))))
+    (x, _), (xt, _), source = mnist_split(key, None, 4000, 1000)
+    assert (len(x), len(xt), source) == (150, 50, "shipped 200 MNIST digits")
+    with pytest.raises(ValueError, match="num_train \\+ num_test must be ≤ 10000"):
+        mnist_split(key, shared_data / "mnist", 9000, 2000)

@@ -30,13 +30,11 @@ Measured: ``docs/findings/ds.md#ds-larger-sets``.
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import ml_collections
 import numpy as np
 
 from memjax import plotting, spectral
-from memjax.data import SHIPPED_ONE_PER_CLASS, load_dataset, load_sample, read_mnist, to_float
+from memjax.data import SHIPPED_ONE_PER_CLASS, load_dataset, load_sample, mnist_test_set, to_float
 from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.models import ConvAutoencoder, downsampling_layers
 from memjax.operator import operator, top_eigenvalues
@@ -129,15 +127,7 @@ def _class_sets(data_config):
         images, labels = load_dataset("cifar10", "train", data_config.data_dir or None)
         label = 5 if label < 0 else label
         return to_float(images[labels == label]), f"CIFAR-10 train, label {label}"
-    if data_config.mnist_dir:
-        folder = Path(data_config.mnist_dir)
-        images, labels = read_mnist(
-            folder / "t10k-images-idx3-ubyte.gz", folder / "t10k-labels-idx1-ubyte.gz"
-        )
-        source = "MNIST test"
-    else:
-        images, labels = load_sample("mnist")
-        source = "shipped MNIST sample"
+    images, labels, source = mnist_test_set(data_config.mnist_dir)
     label = 1 if label < 0 else label
     padded = np.pad(to_float(images[labels == label]), ((0, 0), (0, 0), (2, 2), (2, 2)))
     return padded, f"{source}, digit {label}, zero-padded to 32×32"

@@ -47,8 +47,6 @@ the claims file's thresholds (IC-F3, F4, F5, F6, F15, F19, F35).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import jax
 import ml_collections
 import numpy as np
@@ -56,10 +54,10 @@ from scipy import stats
 
 from memjax import identity as ic
 from memjax import plotting
+from memjax.data import CHECKOUT_MNIST_DIR
 from memjax.experiment import Experiment, Run, new_config
 from memjax.probes import apply_batch
 
-MNIST_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
 TABLE1_DEPTHS = (1, 3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19, 20, 24)
 
 
@@ -128,7 +126,7 @@ def _model(config, depth):
 
 
 def _classifier_data(n):
-    images, labels = ic.mnist_test_digits(MNIST_DIR)
+    images, labels = ic.mnist_test_digits(CHECKOUT_MNIST_DIR)
     n = min(n, len(images) // 2)
     return (images[:n], labels[:n]), (images[n : 2 * n], labels[n : 2 * n])
 

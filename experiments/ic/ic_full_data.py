@@ -33,18 +33,16 @@ digits, not 60k (not reproduced in quick).
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import jax
 import ml_collections
 import numpy as np
 
 from memjax import identity as ic
 from memjax import plotting
+from memjax.data import CHECKOUT_MNIST_DIR
 from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.probes import apply_batch
 
-MNIST_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
 CNN_DEPTHS = (3, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16, 17, 19, 20, 24)  # Table 1, ≥ 3
 
 
@@ -66,7 +64,7 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
 
 def science(run: Run) -> dict:
     config, m = run.config, run.config.model
-    digits, _ = ic.mnist_test_digits(MNIST_DIR)
+    digits, _ = ic.mnist_test_digits(CHECKOUT_MNIST_DIR)
     n_train = min(config.data.n_train, len(digits) - config.data.n_test)
     train, held_out = digits[:n_train], digits[-config.data.n_test :]
     display = ic.display_inputs(run.keys["patterns"])

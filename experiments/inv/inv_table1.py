@@ -28,7 +28,6 @@ which are too few for the paper's claim.
 from __future__ import annotations
 
 import itertools
-from pathlib import Path
 
 import jax
 import jax.numpy as jnp
@@ -36,11 +35,10 @@ import ml_collections
 import numpy as np
 from jax import lax
 
-from memjax.data import load_sample, read_mnist, to_float
+from memjax.data import CHECKOUT_MNIST_DIR, mnist_split
 from memjax.experiment import Experiment, Run, train_block
 from memjax.models import VGGMini
 
-MNIST_DIR = Path(__file__).resolve().parents[3] / "shared" / "data" / "mnist"
 PAPER_RANDOM = {1: 66.5, 2: 74.6, 3: 74.8}  # CIFAR-10, % (Table 1)
 PAPER_LEARNED = {1: 68.1, 2: 83.3, 3: 89.3}
 RIDGE_GRID = (1e-4, 1e-3, 1e-2, 1e-1, 1.0)  # λ as a multiple of the mean kernel diagonal
@@ -50,7 +48,7 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     config = ml_collections.ConfigDict()
     config.seed = 0
     config.data = ml_collections.ConfigDict({
-        "mnist_dir": str(MNIST_DIR), "num_train": 4000 if preset == "quick" else 8000,
+        "mnist_dir": str(CHECKOUT_MNIST_DIR), "num_train": 4000 if preset == "quick" else 8000,
         "num_test": 1000 if preset == "quick" else 2000,
     })  # fmt: skip
     config.depths = (1, 2, 3)
@@ -70,7 +68,10 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
 
 def science(run: Run) -> dict:
     config = run.config
-    (x_train, y_train), (x_test, y_test), source = mnist_split(run)
+    data = config.data
+    (x_train, y_train), (x_test, y_test), source = mnist_split(
+        run.keys["split"], data.mnist_dir, data.num_train, data.num_test
+    )
     pixels = _ridge_accuracy(x_train.reshape(len(x_train), -1), y_train,
                              x_test.reshape(len(x_test), -1), y_test)  # fmt: skip
     rows = []
@@ -127,25 +128,6 @@ def _learned_accuracy(run: Run, depth: int, x_train, y_train, x_test, y_test) ->
     hits = [np.asarray(predict(x_test[s : s + config.batch]) == y_test[s : s + config.batch])
             for s in range(0, len(x_test), config.batch)]  # fmt: skip
     return 100 * float(np.mean(np.concatenate(hits)))
-
-
-def mnist_split(run: Run):
-    """MNIST's test set split by a fixed permutation, else the shipped sample (150 / 50)."""
-    data = run.config.data
-    folder = Path(data.mnist_dir)
-    images_file = folder / "t10k-images-idx3-ubyte.gz"
-    if images_file.is_file():
-        images, labels = read_mnist(images_file, folder / "t10k-labels-idx1-ubyte.gz")
-        source, n_train, n_test = "MNIST test set", data.num_train, data.num_test
-    else:
-        images, labels = load_sample("mnist")
-        source, n_train, n_test = "shipped 200 MNIST digits", 150, 50
-    if n_train + n_test > len(images):
-        raise ValueError(f"num_train + num_test must be ≤ {len(images)}, got {n_train + n_test}")
-    order = np.asarray(jax.random.permutation(run.keys["split"], len(images)))
-    x, y = to_float(images[order]), np.asarray(labels[order])
-    return (x[:n_train], y[:n_train]), (x[n_train : n_train + n_test],
-                                        y[n_train : n_train + n_test]), source  # fmt: skip
 
 
 def _random_filters(key, depth: int, size: int, channels: int) -> list[jax.Array]:

@@ -70,10 +70,10 @@ import jax
 import jax.numpy as jnp
 import ml_collections
 import numpy as np
-from memjax_experiments.inv.inv_table1 import MNIST_DIR, mnist_split
 
 from memjax import invertibility as inv
 from memjax import plotting
+from memjax.data import CHECKOUT_MNIST_DIR, mnist_split
 from memjax.experiment import Experiment, Run, new_config, summary, train_block
 from memjax.models import ConvDecoder, VGGMini, decoder_layers, unpool_2x2, vgg_conv_filters
 from memjax.models.vgg import what_where_input
@@ -110,7 +110,7 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
         (32, 32), (64, 64), (128, 128), (128, 128), (128, 128))  # fmt: skip
     steps = 150 if quick else 1500
     return new_config(
-        data={"mnist_dir": str(MNIST_DIR), "num_train": 500 if quick else 8000,
+        data={"mnist_dir": str(CHECKOUT_MNIST_DIR), "num_train": 500 if quick else 8000,
               "num_test": 500 if quick else 2000, "image_size": 16 if quick else 32},
         model={"blocks": blocks},
         # fit: mean cross-entropy on the training split; decoders: MSE per pixel on [0, 1]
@@ -154,8 +154,11 @@ def science(run: Run) -> dict:
 
 def _data(run: Run):
     """The MNIST split, padded to 32 × 32, averaged over 2 × 2 pixels for ``image_size`` 16."""
-    (x_train, y_train), (x_test, y_test), source = mnist_split(run)
-    size = run.config.data.image_size
+    data = run.config.data
+    (x_train, y_train), (x_test, y_test), source = mnist_split(
+        run.keys["split"], data.mnist_dir, data.num_train, data.num_test
+    )
+    size = data.image_size
     if size not in (16, 32):
         raise ValueError(f"data.image_size must be 16 or 32, got {size}")
 

@@ -13,11 +13,19 @@ from memjax.data.readers import (
     read_png_folder,
     to_float,
 )
-from memjax.data.sample import CIFAR10_CLASSES, SHIPPED_ONE_PER_CLASS, load_sample
+from memjax.data.sample import (
+    CHECKOUT_MNIST_DIR,
+    CIFAR10_CLASSES,
+    SHIPPED_ONE_PER_CLASS,
+    load_sample,
+    mnist_split,
+    mnist_test_set,
+)
 from memjax.data.swiss_roll import swiss_roll
 from memjax.data.synthetic import app_c_training_sets, basis_image, gaussian_images, white_squares
 
 __all__ = [
+    "CHECKOUT_MNIST_DIR",
     "CIFAR10_CLASSES",
     "SHIPPED_ONE_PER_CLASS",
     "swiss_roll",
@@ -28,6 +36,8 @@ __all__ = [
     "gaussian_images",
     "load_dataset",
     "load_sample",
+    "mnist_split",
+    "mnist_test_set",
     "read_cifar10_batches",
     "read_idx",
     "read_mnist",

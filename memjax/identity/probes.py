@@ -18,7 +18,7 @@ import numpy as np
 from scipy import special
 
 from memjax import probes
-from memjax.data import load_sample, read_mnist, to_float
+from memjax.data import load_sample, mnist_test_set, to_float
 
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # [IC] App A: (v − 0.1307)/0.3081 after scaling to [0, 1]
 PATTERNS = ("checkerboard", "stripes", "square", "disc", "uniform_noise", "gaussian_noise")
@@ -75,13 +75,7 @@ def mnist_test_digits(mnist_dir: str | Path | None = None) -> tuple[np.ndarray, 
     is the training '7'), from the 10k test set in ``mnist_dir`` (the IDX files) when it holds
     them, else from the shipped 200-image sample. The training set is not shipped; the test set
     stands in for it (Fig 5's reference set, Figs 1/40's training set)."""
-    files = [Path(mnist_dir or "") / f"t10k-{kind}-idx{n}-ubyte.gz" for kind, n in
-             (("images", 3), ("labels", 1))]  # fmt: skip
-    if mnist_dir is not None and all(f.is_file() for f in files):
-        images, labels = read_mnist(*files)
-        images = images.reshape(-1, 1, 28, 28)
-    else:
-        images, labels = load_sample("mnist")
+    images, labels, _ = mnist_test_set(mnist_dir)
     return standardize(images[1:]), np.asarray(labels[1:])
 
 
