@@ -1,8 +1,10 @@
 """The experiment runner: registry, configs, fits that refuse unfit models, saved models, CLI."""
 
+import ast
 import dataclasses
 import json
 import math
+from pathlib import Path
 
 import flax.serialization
 import hypothesis.strategies as st
@@ -250,3 +252,27 @@ def test_every_package_folder_is_in_the_distribution():
         parts = init.parent.relative_to(root).parts
         found.add(".".join((renames.get(parts[0], parts[0]), *parts[1:])))
     assert found == listed
+
+
+def _imported_modules(path: Path) -> set[str]:
+    tree = ast.parse(path.read_text(), filename=str(path))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            names.add(node.module)
+    return names
+
+
+def test_no_experiment_imports_another_and_the_library_imports_none():
+    # Shared logic belongs in memjax: an experiment importing another ties their code together.
+    root = Path(__file__).resolve().parents[1]
+    offenders = [
+        f"{path.relative_to(root)} imports {name}"
+        for folder in ("experiments", "memjax")
+        for path in sorted((root / folder).rglob("*.py"))
+        for name in _imported_modules(path)
+        if name.split(".")[0] in ("memjax_experiments", "experiments", "benchmarks")
+    ]
+    assert offenders == []
