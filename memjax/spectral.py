@@ -143,13 +143,17 @@ def centred_correlation(a, b) -> np.ndarray:
     """Pearson correlation between the rows of ``a`` and ``b`` (each image minus its mean).
 
     For all-positive natural images raw cosines are near 0.8 for any pair; centring removes
-    that offset ([DS] Fig 2–3 comparisons).
+    that offset ([DS] Fig 2–3 comparisons). A constant row (a net that outputs one flat image)
+    has no variance to correlate: its correlation is 0 by definition here, not NaN.
     """
     a = np.asarray(a, np.float64).reshape(np.shape(a)[0], -1)
     b = np.asarray(b, np.float64).reshape(np.shape(b)[0], -1)
     a = a - a.mean(axis=1, keepdims=True)
     b = b - b.mean(axis=1, keepdims=True)
-    return np.sum(a * b, axis=1) / (np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1))
+    scale = np.linalg.norm(a, axis=1) * np.linalg.norm(b, axis=1)
+    dots = np.sum(a * b, axis=1)
+    return np.divide(dots, scale, out=np.zeros(np.broadcast_shapes(dots.shape, scale.shape)),
+                     where=scale > 0)  # fmt: skip
 
 
 def nearest_example(outputs, examples, zero_tol: float = 1e-12, centred: bool = False):

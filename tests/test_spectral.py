@@ -1,3 +1,5 @@
+import warnings
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -40,6 +42,10 @@ def test_span_dimension_and_correlations():
     assert spectral.cosine(a, -a)[0] == pytest.approx(1.0)
     assert spectral.centred_correlation(a, a + 10)[0] == pytest.approx(1.0)
     assert spectral.centred_correlation(a, -a)[0] == pytest.approx(-1.0)
+    flat = np.full_like(a, 3.0)  # no variance: 0 by definition, and no NaN warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert spectral.centred_correlation(flat, a)[0] == 0.0
 
 
 def test_truncated_svd_keeps_top_components():
