@@ -540,6 +540,12 @@ def _train(
     if data.ndim < 2 or data.shape[0] < 1:
         raise ValueError(f"data must be (n, *example_shape) with n ≥ 1, got shape {data.shape}")
     targets = _check_targets(data, targets, config.loss)
+    late = [step for step in config.decay_steps if step >= config.max_steps]
+    if late:  # e.g. a preset's schedule left behind by a shorter --config.train.max_steps
+        warnings.warn(
+            f"decay_steps {late} are at or beyond max_steps={config.max_steps} and never apply",
+            stacklevel=3,
+        )
     if key is None and init_params is None:
         raise ValueError("give a key to initialize the model, or init_params")
     injectable = learning_rates is not None

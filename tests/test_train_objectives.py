@@ -67,6 +67,13 @@ def test_decay_steps_are_multistep_decay_with_one_momentum_buffer():
     assert max(jax.tree.leaves(gap)) > 1e-4
 
 
+def test_decay_steps_past_the_budget_are_reported():
+    init = LINEAR.init(jax.random.PRNGKey(1), X[0])
+    config = _config(max_steps=5, decay_steps=(3, 600), decay_factor=0.2)
+    with pytest.warns(UserWarning, match=r"decay_steps \[600\] are at or beyond max_steps=5"):
+        train(None, LINEAR, X, config, init_params=init)
+
+
 def test_a_config_without_decay_or_frozen_is_the_bare_optimizer():
     config = _config(optimizer="adam", learning_rate=1e-3)
     init = LINEAR.init(jax.random.PRNGKey(1), X[0])
@@ -109,8 +116,9 @@ def test_per_run_learning_rates_reach_an_optimizer_wrapped_in_decay_and_frozen()
     config = _config(optimizer="gd", learning_rate=1.0, max_steps=1, frozen=("dense0/",),
                      decay_steps=(5,), decay_factor=0.5)  # fmt: skip
     init = jax.vmap(lambda k: LINEAR.init(k, X[0]))(jnp.stack([keys[0], keys[0]]))
-    params, _ = train_seeds(None, LINEAR, X, config, init_params=init,
-                            learning_rates=[0.1, 0.2])  # fmt: skip
+    with pytest.warns(UserWarning, match="never apply"):  # the decay only wraps the optimizer
+        params, _ = train_seeds(None, LINEAR, X, config, init_params=init,
+                                learning_rates=[0.1, 0.2])  # fmt: skip
     step = params["params"]["dense1"]["kernel"] - init["params"]["dense1"]["kernel"]
     np.testing.assert_allclose(step[1], 2 * step[0], rtol=1e-5, atol=1e-7)  # gd: Δ ∝ rate
     assert float(jnp.max(jnp.abs(step[0]))) > 1e-3
