@@ -89,19 +89,22 @@ def _digest(tree) -> str:
     return digest.hexdigest()
 
 
+def _array_fingerprint(a) -> dict:
+    return {"shape": list(a.shape), "dtype": str(a.dtype), "sha256": _digest(a)}
+
+
 def fingerprint(model, config, batch, state, n_seeds) -> dict:
     """What must match for a checkpoint to continue this run. The initial state covers the
     keys, ``init_params`` and per-run learning rates; ``progress`` only changes the display."""
     fields = dataclasses.asdict(config)
     del fields["progress"]
     data, targets = batch
-    if targets is not None:
-        fields["targets sha256"] = _digest(targets)
     return {
         # Flax's repr lists every attribute; object addresses would differ between processes.
         "model": re.sub(r" at 0x[0-9a-fA-F]+", "", repr(model)),
         "config": json.loads(json.dumps(fields)),
-        "data": {"shape": list(data.shape), "dtype": str(data.dtype), "sha256": _digest(data)},
+        "data": _array_fingerprint(data),
+        "targets": None if targets is None else _array_fingerprint(targets),
         "initial state (key, init_params, learning_rates)": _digest(state),
         "seeds": n_seeds,
     }

@@ -19,13 +19,13 @@ import functools
 
 import jax
 import jax.numpy as jnp
-import matplotlib.pyplot as plt
 import numpy as np
 
 from memjax import plotting, spectral
 from memjax.data.readers import to_float
 from memjax.data.sample import load_sample
 from memjax.data.synthetic import gaussian_images, white_squares
+from memjax.plotting import plt
 
 
 def probe_inputs(key, n: int, shape, natural=None) -> dict[str, np.ndarray]:

@@ -552,9 +552,7 @@ def _train(
     tx = make_transform(config, injectable)
     if n_seeds is None:
         state = _init_state(key, model, data, tx, init_params)
-    elif key is None:  # every run's start is given
-        state = jax.vmap(lambda p: _init_state(None, model, data, tx, p))(init_params)
-    else:
+    else:  # key None (every run's start given) is an empty pytree to vmap
         state = jax.vmap(lambda k, p: _init_state(k, model, data, tx, p))(key, init_params)
     if injectable:
         rates = jnp.asarray(learning_rates, data.dtype)

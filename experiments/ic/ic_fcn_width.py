@@ -77,12 +77,13 @@ def science(run: Run) -> dict:
     for i, (hidden, width) in enumerate(m.linear_nets):
         model = ic.ic_fcn(hidden, width, "linear", m.kernel_init, m.use_bias)
         name = f"linear_H{hidden}_w{width}"
-        nets[name] = _train_and_score(run, name, model, i, x_hat, batch)
+        nets[name] = _train_and_score(run, name, model, _init(run, model, i, x_hat), x_hat, batch)
     for i, width in enumerate(m.relu_widths, start=len(m.linear_nets)):
         model = ic.ic_fcn(1, width, "relu", m.kernel_init, m.use_bias)
-        for block in ("train", "train_bottom"):  # both nets of one width start from one init
+        params0 = _init(run, model, i, x_hat)  # both nets of one width start from one init
+        for block in ("train", "train_bottom"):
             name = f"relu_H1_w{width}_{'bottom' if block == 'train_bottom' else 'both'}"
-            nets[name] = _train_and_score(run, name, model, i, x_hat, batch, block)
+            nets[name] = _train_and_score(run, name, model, params0, x_hat, batch, block)
     outputs = {name: net.pop("outputs") for name, net in nets.items()}
     _compare(run, nets)
     _figures(run, nets, outputs, batch, list(inputs))
@@ -94,13 +95,16 @@ def science(run: Run) -> dict:
     return {"nets": nets}
 
 
-def _train_and_score(run, name, model, index, x_hat, batch, block="train"):
-    """Trains one net from the init numbered ``index`` under ``block`` (its ``frozen`` layers
-    held), scores it on the ρ sweep and, for a frozen top, measures eqs 15–18: the bottom
-    kernel's update off x̂ and the output change off x̂."""
-    key = jax.random.fold_in(run.keys["init"], index)
-    params0 = ic.init_params(key, model, x_hat[0])
-    params, history = run.train(name, model, x_hat, key=key, init_params=params0, block=block)
+def _init(run, model, index, x_hat):
+    """The init numbered ``index`` (biases 0)."""
+    return ic.init_params(jax.random.fold_in(run.keys["init"], index), model, x_hat[0])
+
+
+def _train_and_score(run, name, model, params0, x_hat, batch, block="train"):
+    """Trains one net from ``params0`` under ``block`` (its ``frozen`` layers held), scores it
+    on the ρ sweep and, for a frozen top, measures eqs 15–18: the bottom kernel's update off x̂
+    and the output change off x̂."""
+    params, history = run.train(name, model, x_hat, init_params=params0, block=block)
     d = run.config.data
     result = {
         "final_loss": float(history.final_loss),

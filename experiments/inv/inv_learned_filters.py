@@ -157,7 +157,8 @@ def _alg2_codes(run: Run, model, params, data) -> dict:
                     kind="below", fits=["autoencoder"])  # fmt: skip
     run.table(
         [{"activation": k, **v} for k, v in result.items()],
-        title="Alg. 2 codes of conv1's activations, W = conv2's normalised filters",
+        title=f"Alg. 2 codes of conv{layer - 1}'s activations, W = conv{layer}'s normalised "
+        "filters",
     )
     return result
 

@@ -35,6 +35,7 @@ import ml_collections
 import numpy as np
 from jax import lax
 
+from memjax import invertibility as inv
 from memjax.data import CHECKOUT_MNIST_DIR, mnist_split
 from memjax.experiment import Experiment, Run, train_block
 from memjax.models import VGGMini
@@ -132,9 +133,8 @@ def _learned_accuracy(run: Run, depth: int, x_train, y_train, x_test, y_test) ->
 
 def _random_filters(key, depth: int, size: int, channels: int) -> list[jax.Array]:
     """i.i.d. N(0, 1) filters ``(K, M, size, size)`` per layer (§4.1), one key per layer."""
-    keys = jax.random.split(key, depth)
-    shapes = [(channels, 1 if i == 0 else channels, size, size) for i in range(depth)]
-    return [jax.random.normal(k, s) for k, s in zip(keys, shapes, strict=True)]
+    return [inv.gaussian_filters(k, channels, 1 if i == 0 else channels, (size, size), "none")
+            for i, k in enumerate(jax.random.split(key, depth))]  # fmt: skip
 
 
 @jax.jit

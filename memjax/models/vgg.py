@@ -176,7 +176,7 @@ class ConvDecoder(nn.Module):
         if x.ndim != 3:
             raise ValueError(f"ConvDecoder acts on one (C, H, W) map, got {x.shape}")
         x = jnp.moveaxis(x, 0, -1)
-        convs = [layer for layer in self.layers if isinstance(layer, Conv)]
+        n_convs = sum(isinstance(layer, Conv) for layer in self.layers)
         index = 0
         for layer in self.layers:
             if isinstance(layer, Upsample):
@@ -190,6 +190,6 @@ class ConvDecoder(nn.Module):
                 continue
             x = Conv2d(layer, True, self.kernel_init, name=f"conv{index}")(x)
             index += 1
-            if index < len(convs):
+            if index < n_convs:
                 x = nn.relu(x)
         return jnp.moveaxis(x, -1, 0)
