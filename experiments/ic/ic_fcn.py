@@ -35,7 +35,6 @@ from scipy import stats
 
 from memjax import identity as ic
 from memjax import plotting
-from memjax.data import load_sample
 from memjax.experiment import Experiment, Run
 from memjax.models import ResidualMLP
 from memjax.probes import apply_batch
@@ -66,10 +65,7 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
 
 def science(run: Run) -> dict:
     config = run.config
-    images, _ = load_sample("mnist")
-    index = config.data.train_index
-    x_hat = ic.standardize(images[index : index + 1])
-    inputs = ic.display_inputs(run.keys["patterns"])
+    x_hat, inputs, _ = ic.one_digit_setup(config.data.train_index, run.keys["patterns"])
     nets = {}
     for a, activation in enumerate(config.model.activations):
         for k in config.model.hidden_layers:

@@ -31,7 +31,6 @@ import numpy as np
 
 from memjax import identity as ic
 from memjax import runs, theory
-from memjax.data import load_sample
 from memjax.experiment import Experiment, Run
 from memjax.models import Conv, ConvAutoencoder, MLPAutoencoder
 from memjax.probes import apply_batch
@@ -78,9 +77,7 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
 
 def science(run: Run) -> dict:
     with jax.enable_x64(True):
-        images, _ = load_sample("mnist")
-        index = run.config.data.train_index
-        x_hat = jnp.asarray(ic.standardize(images[index : index + 1]), jnp.float64)
+        x_hat = jnp.asarray(ic.training_digit(run.config.data.train_index), jnp.float64)
         tests = jax.random.normal(run.keys["tests"], (run.config.data.test_inputs, 1, 28, 28),
                                   jnp.float64)  # fmt: skip
         return {
