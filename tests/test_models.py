@@ -163,3 +163,12 @@ def test_output_norm_at_init_is_the_norm_of_the_output_at_init():
     assert output_norm_at_init(model, key, x) == float(expected) > 0
     small = ConvAutoencoder(d2_layers(4, 5), kernel_init="constant:1e-3")
     assert output_norm_at_init(small, key, x) < output_norm_at_init(model, key, x)
+
+
+def test_layer_index_orders_layers_by_their_trailing_number():
+    from memjax.models import layer_index
+
+    assert sorted(["conv10", "conv2", "conv0"], key=layer_index) == ["conv0", "conv2", "conv10"]
+    assert layer_index("dense3") == 3
+    with pytest.raises(ValueError, match="does not end in its index"):
+        layer_index("Dense_")

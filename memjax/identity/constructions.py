@@ -15,13 +15,11 @@ functions here build them for any ``ic_fcn`` / ``ic_cnn`` so a test can check ``
 
 from __future__ import annotations
 
-import re
-
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from memjax.models import ConvAutoencoder, MLPAutoencoder
+from memjax.models import ConvAutoencoder, MLPAutoencoder, layer_index
 
 
 def identity_params(model: MLPAutoencoder | ConvAutoencoder, example, dtype=jnp.float32):
@@ -42,7 +40,7 @@ def identity_params(model: MLPAutoencoder | ConvAutoencoder, example, dtype=jnp.
         raise ValueError(f"App B covers linear and ReLU nets, not {model.activation!r}")
     shapes = jax.eval_shape(model.init, jax.random.PRNGKey(0), jnp.zeros(np.shape(example)))
     layers = shapes["params"]
-    names = sorted(layers, key=lambda name: int(re.sub(r"\D", "", name)))
+    names = sorted(layers, key=layer_index)
     conv = isinstance(model, ConvAutoencoder)
     d = np.shape(example)[0] if conv else int(np.prod(np.shape(example)))
     # A hidden unit carries one signed copy of an input coordinate: +x (linear), or +x and

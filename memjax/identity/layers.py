@@ -11,14 +11,13 @@ directly (App H.2).
 from __future__ import annotations
 
 import functools
-import re
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from memjax.identity.probes import correlation
-from memjax.models.conv import Conv, Conv2d, ConvAutoencoder, get_activation
+from memjax.models.conv import Conv, Conv2d, ConvAutoencoder, get_activation, layer_index
 
 
 def _check_stack(model: ConvAutoencoder) -> list[Conv]:
@@ -116,14 +115,7 @@ def layer_kernels(params) -> list[tuple[str, np.ndarray]]:
     named = [(name, layer["kernel"]) for name, layer in layers.items() if "kernel" in layer]
     if len(named) != len(layers):
         raise ValueError("every layer must hold a 'kernel' directly (no scanned stacks)")
-
-    def index(item):
-        match = re.search(r"(\d+)$", item[0])
-        if match is None:
-            raise ValueError(f"layer name {item[0]!r} does not end in its index")
-        return int(match.group(1))
-
-    return sorted(((n, np.asarray(k)) for n, k in named), key=index)
+    return sorted(((n, np.asarray(k)) for n, k in named), key=lambda item: layer_index(item[0]))
 
 
 def relative_weight_change(params_init, params_trained) -> np.ndarray:

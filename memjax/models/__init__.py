@@ -16,6 +16,7 @@ from memjax.models.conv import (
     ConvAutoencoder,
     Upsample,
     hidden_channel_spread,
+    layer_index,
     output_shape,
 )
 from memjax.models.deep import DeepConvStack
@@ -60,6 +61,7 @@ __all__ = [
     "fit_readout",
     "get_initializer",
     "hidden_channel_spread",
+    "layer_index",
     "max_pool_2x2",
     "network_d_layers",
     "network_ds",

@@ -10,6 +10,7 @@ flattened image is the ``c·s·s × c·s·s`` operator in the papers' vectorisat
 from __future__ import annotations
 
 import dataclasses
+import re
 
 import flax.linen as nn
 import jax
@@ -239,6 +240,15 @@ class ConvAutoencoder(nn.Module):
         return jnp.moveaxis(x, -1, 0)
 
 
+def layer_index(name: str) -> int:
+    """The number a layer's name ends in (``conv3`` → 3, ``dense0`` → 0): the order of the
+    layers of ``ConvAutoencoder`` and ``MLPAutoencoder`` bottom to top."""
+    match = re.search(r"(\d+)$", name)
+    if match is None:
+        raise ValueError(f"layer name {name!r} does not end in its index")
+    return int(match.group(1))
+
+
 def hidden_channel_spread(params) -> float:
     """Largest difference between two filters of one hidden layer of a :class:`ConvAutoencoder`
     (0: the channels are equal, as a constant init keeps them, since every filter of a layer
@@ -247,6 +257,6 @@ def hidden_channel_spread(params) -> float:
     The last layer is left out: its filters write different image channels, so they differ.
     """
     layers = params["params"]
-    hidden = sorted(layers, key=lambda name: int(name.removeprefix("conv")))[:-1]
+    hidden = sorted(layers, key=layer_index)[:-1]
     return max(float(jnp.max(jnp.abs(k - k[..., :1]))) for k in
                (layers[name]["kernel"] for name in hidden))  # fmt: skip
