@@ -48,7 +48,7 @@ from memjax.spectral import (
     eigenspectrum,
     krylov_eigs,
 )
-from memjax.train import SCAN_FLOP_LIMIT
+from memjax.train import SCAN_FLOP_LIMIT, run_params
 
 
 class _Flat:
@@ -251,7 +251,7 @@ def _krylov(
     params, x = operand
     params_axis, x_axis = (None, None) if batched is None else batched
     one = (
-        params if params_axis is None else jax.tree.map(lambda a: a[0], params),
+        params if params_axis is None else run_params(params, 0),
         x if x_axis is None else x[0],
     )
     d = one[1].shape[0]
@@ -336,7 +336,7 @@ def _top_pairs(apply, x0, k, *, symmetric, params=None, seeds=False, krylov_dim=
     flat, x0 = _prepare(apply, x0, params, seeds)
     d = x0.size
     _check_k(k, d, "(top_singular_values)" if symmetric else "(top_eigenvalues)")
-    one = params if not seeds else jax.tree.map(lambda a: a[0], params)
+    one = params if not seeds else run_params(params, 0)
     if not symmetric and (out := jax.eval_shape(flat, one, x0.ravel())).shape != (d,):
         raise ValueError(f"eigenvalues need a square Jacobian: apply maps {d} inputs to "
                          f"{out.shape[0]} outputs (use top_singular_values)")  # fmt: skip

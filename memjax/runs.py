@@ -30,7 +30,7 @@ import ml_collections
 import numpy as np
 
 from memjax.checkpoint import atomic_write
-from memjax.train import History
+from memjax.train import History, run_params
 
 
 def to_jsonable(value):
@@ -116,7 +116,7 @@ class SavedModel:
             return self.params
         if not 0 <= seed < self.num_seeds:
             raise IndexError(f"{self.path} holds {self.num_seeds} seeds; no seed {seed}")
-        return jax.tree.map(lambda a: a[seed], self.params)
+        return run_params(self.params, seed)
 
     def apply(self, x, seed: int = 0):
         """The model's output for one example ``x`` (vmap it for a batch)."""

@@ -24,7 +24,15 @@ import flax.linen as nn
 import jax
 import numpy as np
 
-from memjax.train import Checkpoint, History, TrainConfig, step_flops, train, train_seeds
+from memjax.train import (
+    Checkpoint,
+    History,
+    TrainConfig,
+    run_params,
+    step_flops,
+    train,
+    train_seeds,
+)
 
 STRATEGIES = ("auto", "vmap", "sequential")
 # Gradient FLOPs per run below which a vmapped sweep beats a loop on the CPU
@@ -81,7 +89,7 @@ def sweep(
         run_config = config
         if learning_rates is not None:
             run_config = dataclasses.replace(config, learning_rate=float(learning_rates[i]))
-        start = None if init_params is None else jax.tree.map(lambda a, i=i: a[i], init_params)
+        start = None if init_params is None else run_params(init_params, i)
         run_checkpoint = None if checkpoint is None else _run_checkpoint(checkpoint, i)
         runs.append(train(key, model, data, run_config, start, checkpoint=run_checkpoint))
     return _stack(runs)

@@ -510,6 +510,11 @@ def count_runs(keys, init_params) -> int:
     return sizes.pop()
 
 
+def run_params(params, i: int):
+    """The parameters of run ``i`` from a pytree stacked over runs (:func:`train_seeds`'s)."""
+    return jax.tree.map(lambda a: a[i], params)
+
+
 def _shard_runs(state, data, devices):
     """Places the run axis of ``state`` across ``devices``; ``data`` (a pytree: inputs and
     targets) on all of them."""
@@ -569,7 +574,7 @@ def _train(
             state, record = checkpointing.read(checkpoint.path, fingerprint, state)
     if devices is not None and len(devices) > 1:
         state, batch = _shard_runs(state, batch, devices)
-    one_run = state.params if n_seeds is None else jax.tree.map(lambda a: a[0], state.params)
+    one_run = state.params if n_seeds is None else run_params(state.params, 0)
     steps = config.steps_per_call or default_steps_per_call(
         model, one_run, data, targets, config.loss
     )

@@ -29,15 +29,13 @@ from memjax.experiment import Experiment, Run, new_config, summary, train_block
 from memjax.models import network_ds, network_ds_identity_params
 from memjax.operator import operator, seed_spectra
 from memjax.probes import apply_batch
+from memjax.train import run_params
 
 IMAGE_SHAPE = (1, 2, 2)
 
 # [DS] App C: eigenvalues after training on each set (rank = number equal to 1).
 PAPER_APP_C = {
-    "basis_1": {
-        "rank": 1,
-        "eigenvalues": [1, complex(-7.2e-4, 3e-3), complex(-7.22e-4, -3e-3), -1e-2],
-    },
+    "basis_1": {"rank": 1, "eigenvalues": [1, -7.2e-4 + 3e-3j, -7.22e-4 - 3e-3j, -1e-2]},
     "basis_2": {"rank": 2, "eigenvalues": [1, 1, 9.1e-4, -6.3e-3]},
     "basis_3": {"rank": 3, "eigenvalues": [1, 1, 1, 1e-3]},
     "basis_4": {"rank": 4, "eigenvalues": [1, 1, 1, 1]},
@@ -150,7 +148,7 @@ def _point_map_check(run, kernel_init, train_image, tests, seed_keys):
     ]
     cos = {
         kind: np.stack(
-            [spectral.cosine(apply_batch(model, _seed(params, i), x), train_image)
+            [spectral.cosine(apply_batch(model, run_params(params, i), x), train_image)
              for i in range(len(seed_keys))]
         )
         for kind, x in tests.items()
@@ -175,7 +173,7 @@ def _point_map_check(run, kernel_init, train_image, tests, seed_keys):
         "abs_cos_output_vs_training_image": {k: summary(v) for k, v in cos.items()},
         "rank_per_seed": [spectral.effective_rank(m, run.config.rank_threshold) for m in mags],
         "abs_eigenvalues_seed0": mags[0],
-        "outputs": {k: apply_batch(model, _seed(params, 0), x) for k, x in tests.items()},
+        "outputs": {k: apply_batch(model, run_params(params, 0), x) for k, x in tests.items()},
     }
 
 
@@ -219,10 +217,6 @@ def _app_c_set(run, name, data, seed_keys):
             spectra[median], dim, IMAGE_SHAPE
         ),
     }
-
-
-def _seed(params, i):
-    return jax.tree.map(lambda a: a[i], params)
 
 
 def _plot_outputs(run, train_image, tests, identity_out, point_map_out):

@@ -36,6 +36,7 @@ from memjax import identity as ic
 from memjax import plotting
 from memjax.experiment import Experiment, Run, new_config, train_block
 from memjax.probes import apply_batch
+from memjax.train import run_params
 
 INITS = ("ic_default", "xavier_normal", "xavier_uniform", "kaiming_normal", "kaiming_uniform",
          "orthogonal")  # fmt: skip
@@ -117,7 +118,7 @@ def _inits(run, x_hat, batch, depth):
                                 init_params=params0)  # fmt: skip
     result = {}
     for i, name in enumerate(names):
-        p = jax.tree.map(lambda a, i=i: a[i], params)
+        p = run_params(params, i)
         result[name] = {"final_loss": float(history.final_loss[i]),
                         "scores": _scores(run, model, p, x_hat),
                         "outputs": apply_batch(model, p, batch)}  # fmt: skip
