@@ -511,6 +511,13 @@ def summary(values) -> dict:
             "max": float(values.max())}  # fmt: skip
 
 
+def median(values) -> float | None:
+    """The median of the numbers present (``None`` entries, e.g. seeds that did not fit, are
+    skipped), or ``None`` when there are none: a metric that was not measured, not a NaN."""
+    present = [v for v in values if v is not None]  # keeps each number's dtype
+    return float(np.median(present)) if present else None
+
+
 def table_rows(records: Sequence[Mapping], columns: Mapping) -> list[dict]:
     """Rows of a printed table taken from metric dicts: ``columns`` maps each header to a key of
     the record (dots go into nested dicts: ``"second_abs_eigenvalue.median"``), to a pair of

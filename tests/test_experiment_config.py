@@ -1,6 +1,7 @@
 """The config builders experiments declare themselves with: new_config and train_block."""
 
 import ml_collections
+import numpy as np
 import pytest
 
 from memjax import experiment, runs
@@ -32,6 +33,14 @@ def test_new_config_holds_the_seed_and_makes_blocks_overridable():
     assert config.model.filters == 64 and config.train.max_steps == 7
     experiment.check_config(config)
     assert experiment.new_config(seed=3).seed == 3
+
+
+def test_median_skips_missing_numbers_and_keeps_their_precision():
+    assert experiment.median([0.3, None, 0.1, 0.2]) == 0.2
+    assert experiment.median([]) is None and experiment.median([None, None]) is None
+    assert experiment.median(np.array([])) is None
+    halves = np.array([0.1, 0.2, 0.3, 0.4], np.float32)  # float32 mean of the middle two
+    assert experiment.median(halves) == float(np.median(halves)) != np.median(halves.astype(float))
 
 
 def test_table_rows_take_columns_from_metric_dicts():

@@ -59,7 +59,7 @@ import numpy as np
 
 from memjax import plotting, probes, runs
 from memjax.data import load_sample, to_float
-from memjax.experiment import Experiment, Run
+from memjax.experiment import Experiment, Run, median
 from memjax.models import Conv, ConvAutoencoder, Upsample
 from memjax.operator import top_eigenvalues
 from memjax.symmetry import (
@@ -273,9 +273,7 @@ def _analyse(run, cell, model, params, data, unseen, key, config):
         "top_distance_to_orbit": float(distances["orbit"][0]),
         "shift_covariance": shift_covariance(vectors, x.shape, stride, 0),
         "median_shift_covariance": float(np.median(shift_covariance(vectors, x.shape, stride, 0))),
-        "median_orbit_distance_near_one": (
-            float(np.median(distances["orbit"][near_one])) if near_one.any() else None
-        ),
+        "median_orbit_distance_near_one": median(distances["orbit"][near_one]),
         **_shift_residuals(model, params, np.asarray(data), stride),
         "commutator": commutator_matrix_free(
             model.apply, x, stride, stride, key=key, probes=config.commutator_probes,

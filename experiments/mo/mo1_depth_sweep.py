@@ -21,7 +21,7 @@ import numpy as np
 
 from memjax import plotting, theory
 from memjax.data import gaussian_images
-from memjax.experiment import Experiment, Run, new_config, train_block
+from memjax.experiment import Experiment, Run, median, new_config, train_block
 from memjax.models import DeepConvStack
 from memjax.operator import seed_spectra
 
@@ -77,7 +77,7 @@ def _depth(run, depth, data, keys):
     return {
         "depth": depth, "fitted_seeds": int(fitted.sum()),
         "abs_eigenvalue_n_plus_1_per_fitted_seed": values,
-        "abs_eigenvalue_n_plus_1_median": float(np.median(values)) if values.size else None,
+        "abs_eigenvalue_n_plus_1_median": median(values),
     }  # fmt: skip
 
 

@@ -25,7 +25,7 @@ import numpy as np
 
 from memjax import plotting, probes
 from memjax.data import gaussian_images
-from memjax.experiment import Experiment, Run, new_config, train_block
+from memjax.experiment import Experiment, Run, median, new_config, train_block
 from memjax.models import DeepConvStack
 
 OTHER_BOUND = 0.1  # |cos| to the other training images below this: not a combination
@@ -69,15 +69,10 @@ def science(run: Run) -> dict:
     columns = {"share |cos| > thr": "share_matching_one_training_image",
                "cos nearest": "median_abs_cos_nearest", "cos others": "median_abs_cos_others",
                "collapsed": "share_collapsed_to_zero"}  # fmt: skip
-    run.table([{"network": name, **{h: _median(m[k]) for h, k in columns.items()},
+    run.table([{"network": name, **{h: median(m[k]) for h, k in columns.items()},
                 "nearest counts (seed 0)": m["nearest_counts"][0]} for name, m in metrics.items()],
               title="Gaussian inputs through the trained nets (medians over seeds)")  # fmt: skip
     return metrics
-
-
-def _median(values):
-    values = [v for v in values if v is not None]
-    return float(np.median(values)) if values else None
 
 
 def _network(run, name, net, block, data, tests, keys):
@@ -96,11 +91,11 @@ def _network(run, name, net, block, data, tests, keys):
     )  # fmt: skip
     result = {key: [s[key] for s in per_seed] for key in per_seed[0] if key != "index"}
     fitted = run.fits[name].mask  # the medians are taken over the seeds that fit
-    nearest = _median(np.compress(fitted, result["median_abs_cos_nearest"]))
+    nearest = median(np.compress(fitted, result["median_abs_cos_nearest"]))
     run.compare(f"{name}: median |cos(output, nearest training image)|", nearest, threshold,
                 kind="above", fits=[name], require="any")  # fmt: skip
     if len(data) > 1:
-        others = _median(np.compress(fitted, result["median_abs_cos_others"]))
+        others = median(np.compress(fitted, result["median_abs_cos_others"]))
         run.compare(f"{name}: median |cos(output, other training images)|", others,
                     OTHER_BOUND, kind="below", fits=[name], require="any")  # fmt: skip
     return result

@@ -20,7 +20,7 @@ import numpy as np
 
 from memjax import plotting, theory
 from memjax.data import gaussian_images
-from memjax.experiment import Experiment, Run, new_config, train_block
+from memjax.experiment import Experiment, Run, median, new_config, train_block
 from memjax.models import ConvAutoencoder, stride1_stack_layers
 from memjax.operator import seed_spectra
 
@@ -81,15 +81,15 @@ def _row(run, data, convs, filters, keys):
     mags = np.array([s.magnitudes for s in spectra])
     k = len(data)
     values = mags[:, k] if len(mags) else mags
-    median = float(np.median(values)) if values.size else None
+    seed_median = median(values)
     paper = PAPER_TABLE_1.get((convs, filters), (None, None, None))
     if paper[2] is not None:
-        run.compare(f"|λ{k + 1}|, {convs} convs, {filters} filters", median, paper[2],
+        run.compare(f"|λ{k + 1}|, {convs} convs, {filters} filters", seed_median, paper[2],
                     tol=EIGENVALUE_TOL, fits=[name], require="any")  # fmt: skip
     return {
         "convs": convs, "filters": filters, "paper_layers": paper[0],
         "parameters": theory.conv_stack_parameters(convs, filters), "paper_parameters": paper[1],
-        "abs_eigenvalue_k_plus_1_per_seed": values, "abs_eigenvalue_k_plus_1_median": median,
+        "abs_eigenvalue_k_plus_1_per_seed": values, "abs_eigenvalue_k_plus_1_median": seed_median,
         "paper_eigenvalue_k_plus_1": paper[2], "fitted_seeds": int(fitted.sum()),
         "abs_eigenvalues_per_seed": mags,
     }  # fmt: skip
