@@ -32,7 +32,7 @@ from benchmarks.timing import (
     torch_sync,
 )
 from memjax.data import load_sample, to_float
-from memjax.models import Conv, ConvAutoencoder, MLPAutoencoder, Upsample, downsampling_layers
+from memjax.models import Conv, ConvAutoencoder, MLPAutoencoder, Upsample, nld_network
 from memjax.train import TrainConfig
 
 LR, STEPS, BLOCKS = 1e-4, 30, 3
@@ -44,9 +44,7 @@ def cases() -> dict:
     five = tuple(Conv(128, kernel=5) for _ in range(4)) + (Conv(1, kernel=5),)
     return {
         "NLD_{128,128}, 1 CIFAR image": (
-            ConvAutoencoder(
-                downsampling_layers(128, 128), activation="leaky_relu", activate_last=True
-            ),
+            nld_network(128),
             cifar,
         ),
         "CNN 5 layers 5×5/128, 1 MNIST digit": (

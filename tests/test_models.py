@@ -12,6 +12,7 @@ from memjax.models import (
     d2_layers,
     downsampling_layers,
     network_d_layers,
+    nld_network,
     output_shape,
     stride1_stack_layers,
 )
@@ -35,6 +36,21 @@ def test_architectures_return_the_input_shape_and_count_parameters():
         )
         == 9 * 2 + 2 + 9 * 4 + 2 + 9 * 2 + 1
     )
+
+
+def test_nld_is_d_aa_with_a_leaky_relu_after_every_conv_the_last_one_too():
+    x = jax.random.normal(jax.random.PRNGKey(1), (3, 16, 16))
+    for downsample in (True, False):
+        nld = nld_network(4, downsample=downsample, convs_after_up=1)
+        layers = downsampling_layers(4, 4, convs_after_up=1, downsample=downsample)
+        assert nld.layers == layers
+        params = nld.init(jax.random.PRNGKey(0), x)
+        # The same weights with a linear last layer: NLD's output is its LeakyReLU.
+        open_last = ConvAutoencoder(layers, activation="leaky_relu")
+        pre = open_last.apply(params, x)
+        assert (pre < 0).any()
+        np.testing.assert_allclose(nld.apply(params, x), jax.nn.leaky_relu(pre), rtol=1e-6)
+    assert nld_network(4, kernel_init="xavier_uniform", use_bias=True).use_bias
 
 
 def test_stride2_conv_pads_symmetrically_like_pytorch():

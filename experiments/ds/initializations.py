@@ -21,7 +21,7 @@ import numpy as np
 
 from memjax import plotting, probes
 from memjax.experiment import Experiment, Run, new_config, train_block
-from memjax.models import ConvAutoencoder, downsampling_layers, output_norm_at_init
+from memjax.models import nld_network, output_norm_at_init
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
@@ -46,9 +46,8 @@ def science(run: Run) -> dict:
     metrics, rows = {}, []
     grid, labels = [list(np.concatenate([t[:3] for t in tests.values()]))], ["inputs"]
     for init in config.model.initializations:
-        layers = downsampling_layers(a, a, convs_after_up=config.model.convs_after_up)
-        model = ConvAutoencoder(layers, activation="leaky_relu", activate_last=True,
-                                use_bias=config.model.use_bias, kernel_init=init)  # fmt: skip
+        model = nld_network(a, convs_after_up=config.model.convs_after_up,
+                            use_bias=config.model.use_bias, kernel_init=init)  # fmt: skip
         norm_at_init = output_norm_at_init(model, run.keys["init"], single[0])
         # [DS] App E: every init memorizes (Kaiming's outputs blurred).
         summary, matches = probes.train_and_probe(

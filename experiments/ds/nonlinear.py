@@ -28,7 +28,7 @@ from memjax import probes
 from memjax.data import load_dataset, to_float
 from memjax.data.sample import SHIPPED_ONE_PER_CLASS, load_sample, shipped_cifar10_label
 from memjax.experiment import Experiment, Run, new_config, train_block
-from memjax.models import ConvAutoencoder, downsampling_layers
+from memjax.models import nld_network
 
 
 def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
@@ -46,16 +46,6 @@ def get_config(preset: str = "quick") -> ml_collections.ConfigDict:
     )  # fmt: skip
 
 
-def network(model_config, downsample: bool) -> ConvAutoencoder:
-    """NLD_{a,a} (``downsample``) or NLND_{a,a} of [DS] §6 with ``a = model_config.filters``."""
-    a = model_config.filters
-    layers = downsampling_layers(a, a, convs_after_up=model_config.convs_after_up,
-                                 downsample=downsample)  # fmt: skip
-    return ConvAutoencoder(layers, activation="leaky_relu", activate_last=True,
-                           use_bias=model_config.use_bias,
-                           kernel_init=model_config.kernel_init)  # fmt: skip
-
-
 def science(run: Run) -> dict:
     config, a = run.config, run.config.model.filters
     training, unseen = _training_set(config)  # first: a missing dataset stops before training
@@ -65,9 +55,10 @@ def science(run: Run) -> dict:
     )
     metrics, rows = {"fig7_single_image": {}}, []
     for name, downsample, expect in (("NLD", True, "training image"), ("NLND", False, "input")):
+        model = nld_network(downsample=downsample, **config.model)  # NLD_{a,a} or NLND_{a,a}
         summary, _ = probes.train_and_probe(
-            run, name, network(config.model, downsample), single, tests, key=run.keys["init"],
-            expect=expect, figure=f"fig7_{name}", title=f"{name}_{{{a},{a}}} trained on one image"
+            run, name, model, single, tests, key=run.keys["init"], expect=expect,
+            figure=f"fig7_{name}", title=f"{name}_{{{a},{a}}} trained on one image",
         )  # fmt: skip
         metrics["fig7_single_image"][name] = summary
         rows += probes.summary_rows(f"{name} (Fig 7)", summary)
@@ -75,7 +66,7 @@ def science(run: Run) -> dict:
     tests = probes.probe_inputs(run.keys["probes"], config.data.num_test_inputs,
                                 training.shape[1:], unseen)  # fmt: skip
     summary, _ = probes.train_and_probe(
-        run, "NLD_training_set", network(config.model, True), training, tests,
+        run, "NLD_training_set", nld_network(**config.model), training, tests,
         key=run.keys["init"], expect="training image", figure="fig8_NLD_outputs",
         title=f"NLD_{{{a},{a}}} trained on {len(training)} images",
     )  # fmt: skip

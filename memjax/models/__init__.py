@@ -8,6 +8,7 @@ from memjax.models.architectures import (
     network_ds,
     network_ds_identity_params,
     network_ds_layers,
+    nld_network,
     stride1_stack_layers,
 )
 from memjax.models.conv import (
@@ -67,6 +68,7 @@ __all__ = [
     "network_ds",
     "network_ds_identity_params",
     "network_ds_layers",
+    "nld_network",
     "output_norm_at_init",
     "output_shape",
     "stride1_stack_layers",

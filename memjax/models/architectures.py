@@ -91,6 +91,21 @@ def downsampling_layers(
     return (*down, *up, *(Conv(a) for _ in range(convs_after_up)), Conv(channels))
 
 
+def nld_network(
+    filters: int,
+    downsample: bool = True,
+    convs_after_up: int = 2,
+    use_bias: bool = False,
+    kernel_init: str = "pytorch",
+) -> ConvAutoencoder:
+    """NLD_{a,a} (``downsample``) or NLND_{a,a} of [DS] §6, ``a = filters``: the layers of
+    :func:`downsampling_layers` with a LeakyReLU after every convolution, the last one too."""
+    layers = downsampling_layers(filters, filters, convs_after_up=convs_after_up,
+                                 downsample=downsample)  # fmt: skip
+    return ConvAutoencoder(layers, activation="leaky_relu", activate_last=True,
+                           use_bias=use_bias, kernel_init=kernel_init)  # fmt: skip
+
+
 def stride1_stack_layers(depth: int, filters: int = 1, channels: int = 1, kernel: int = 3) -> tuple:
     """``depth`` stride-1 convs: ``filters`` per hidden layer, the last to ``channels``."""
     _check_positive(depth=depth, filters=filters, channels=channels, kernel=kernel)
