@@ -36,7 +36,7 @@ import numpy as np
 from memjax import plotting, probes, spectral
 from memjax.data import load_sample, to_float
 from memjax.experiment import Experiment, Run, new_config, train_block
-from memjax.models import ConvAutoencoder, d2_layers, hidden_channel_spread
+from memjax.models import ConvAutoencoder, d2_layers, hidden_channel_spread, output_norm_at_init
 from memjax.operator import top_eigenvalues
 
 PAPER_REST_BELOW = 7e-6  # [MO1] Fig 3: |λ| beyond the dog after 10,000 steps
@@ -127,9 +127,8 @@ def _linear(run, layers, dog, gaussian):
 def _nonlinear(run, layers, init, dog, gaussian):
     """Fig 8: LeakyReLU D2 under ``init``: output norm at init, outputs after training."""
     model = ConvAutoencoder(layers, activation="leaky_relu", kernel_init=init)
-    init_params = model.init(run.keys["init"], dog[0])
-    norm = float(jnp.linalg.norm(model.apply(init_params, dog[0])))
-    params, _ = run.train(f"leaky_relu_{init}", model, dog, init_params=init_params)
+    norm = output_norm_at_init(model, run.keys["init"], dog[0])
+    params, _ = run.train(f"leaky_relu_{init}", model, dog, key=run.keys["init"])
     outputs = probes.apply_batch(model, params, gaussian)
     match = probes.match_outputs(outputs, gaussian, dog)
     paper = PAPER_OUTPUT_NORMS.get(init)
