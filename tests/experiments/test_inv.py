@@ -75,9 +75,9 @@ def test_inv_learned_filters(run_quick):
 def test_inv_table1(run_quick, shared_data):
     _, metrics = run_quick(
         "inv-table1",
-        [f"data.mnist_dir='{shared_data / 'mnist'}'", "data.num_train=2000",
+        [f"data.mnist_dir='{shared_data / 'mnist'}'", "data.num_train=1000",
          "data.num_test=500", "depths=(1, 2)", "channels=(32,)", "learned_depths=(1,)",
-         "filter_sizes=(3,)", "train.max_steps=60", "train.learning_rate=0.003",
+         "filter_sizes=(3,)", "train.max_steps=40", "train.learning_rate=0.005",
          "train.fit_loss=1.0"],
     )  # fmt: skip
     assert metrics["source"] == "MNIST test set"
