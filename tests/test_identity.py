@@ -12,7 +12,7 @@ from memjax import theory
 from memjax.data import load_sample
 from memjax.models import Conv, ConvAutoencoder, MLPAutoencoder, ResidualMLP
 from memjax.probes import apply_batch
-from memjax.train import TrainConfig, mse, train
+from memjax.train import TrainConfig, train
 
 
 @pytest.fixture
@@ -293,49 +293,31 @@ def test_app_b_needs_twice_the_width_for_relu():
 # --- App A's schedule and stage-wise training ---------------------------------------------
 
 
-def test_paper_schedule_boundaries_and_rates():
+def test_app_a_schedule_is_decay_steps_at_30_60_80_percent():
     assert ic.stage_boundaries(2_000_000) == (600_000, 1_200_000, 1_600_000)
-    schedule = ic.learning_rate_schedule(2_000_000)
-    steps = [0, 599_999, 600_000, 1_199_999, 1_200_000, 1_600_000, 1_999_999]
-    rates = [0.01, 0.01, 0.002, 0.002, 0.0004, 0.00008, 0.00008]
-    np.testing.assert_allclose([float(schedule(s)) for s in steps], rates, rtol=1e-6)
+    fields = ic.stagewise_fields(2_000_000)
+    assert fields == {"decay_steps": (600_000, 1_200_000, 1_600_000), "decay_factor": 0.2}
+    assert ic.stagewise_fields(40)["decay_steps"] == (12, 24, 32)
+    assert ic.stagewise_fields(1)["decay_steps"] == (1, 1)  # round(0.3) = 0 is dropped
+    block = ic.app_a_block(1e-4, max_steps=40)  # SGD 0.01, momentum 0.9, one state throughout
+    assert (block.optimizer, block.learning_rate, block.decay_factor) == ("momentum", 0.01, 0.2)
+    assert tuple(block.decay_steps) == (12, 24, 32) and block.fit_loss == 1e-4
     with pytest.raises(ValueError, match="fractions"):
         ic.stage_boundaries(100, (0.6, 0.3))
 
 
-def test_stagewise_momentum_equals_pytorch_multisteplr(x64):
-    """One momentum buffer through the decays (PyTorch's SGD + MultiStepLR: buf = 0.9·buf + g,
-    p −= lr_t·buf) — not a restart per stage, which gives different parameters."""
-    data = jax.random.normal(jax.random.PRNGKey(0), (2, 1, 3, 3))
-    model = MLPAutoencoder((5,), activation="relu")
-    params0 = jax.tree.map(
-        lambda p: p.astype(jnp.float64), ic.init_params(jax.random.PRNGKey(1), model, data[0])
-    )
-    config = TrainConfig("momentum", 0.1, max_steps=40, snapshot_steps=(0, 12, 40), progress=False)
-    params, history = ic.train_stagewise(jax.random.PRNGKey(1), model, data, config, params0)
-
-    grad = jax.jit(jax.grad(lambda q: mse(model.apply, q, data)))
-
-    def reference(restart: bool):  # PyTorch's update, written out
-        p, buf = params0, jax.tree.map(jnp.zeros_like, params0)
-        for step in range(40):
-            if restart and step in (12, 24, 32):
-                buf = jax.tree.map(jnp.zeros_like, buf)
-            lr = 0.1 * 0.2 ** sum(step >= b for b in (12, 24, 32))
-            buf = jax.tree.map(lambda m, g: 0.9 * m + g, buf, grad(p))
-            p = jax.tree.map(lambda q, m, lr=lr: q - lr * m, p, buf)
-        return p
-
-    close = lambda a, b: np.allclose(a, b, rtol=1e-10, atol=1e-14)  # noqa: E731
-    assert all(jax.tree.leaves(jax.tree.map(close, params, reference(restart=False))))
-    assert not all(jax.tree.leaves(jax.tree.map(close, params, reference(restart=True))))
-    assert int(history.steps) == 40 and history.losses.shape == (40,)
-    assert sorted(history.snapshots) == [0, 12, 40]
-    assert ic.stagewise_fields(40) == {"decay_steps": (12, 24, 32), "decay_factor": 0.2}
+def test_init_params_one_per_key_with_zero_biases():
+    model, x = ic.ic_cnn(2, channels=2, kernel=3), jnp.zeros((1, 5, 5))  # biases U(±1/√fan_in)
     keys = jax.random.split(jax.random.PRNGKey(1), 2)
-    batch = ic.init_params(keys, model, data[0])
-    seeds, seed_history = ic.train_stagewise(keys, model, data, config, batch, fractions=(0.5,))
-    assert seed_history.losses.shape == (2, 40) and seed_history.stop_reason == ["max_steps"] * 2
+    batch = ic.init_params(keys, model, x)  # vmapped over the keys
+    for i, key in enumerate(keys):
+        one = ic.init_params(key, model, x)
+        jax.tree.map(lambda a, b, i=i: np.testing.assert_array_equal(a[i], b), batch, one)
+    biases = [leaf for path, leaf in jax.tree_util.tree_leaves_with_path(batch)
+              if path[-1].key == "bias"]  # fmt: skip
+    assert len(biases) == 2 and not any(np.any(b) for b in biases)
+    kept = ic.init_params(keys[0], model, x, zero_bias=False)["params"]
+    assert np.any(kept["conv0"]["bias"]) and np.any(kept["conv1"]["bias"])
 
 
 # --- Theorem 1, eqs 15–18, Lemmas 1–2, Theorem 2 (float64) ---------------------------------

@@ -62,12 +62,10 @@ from memjax.identity.training import (
     ic_cnn,
     ic_fcn,
     init_params,
-    learning_rate_schedule,
     q_cnn_block,
     q_fcn_block,
     stage_boundaries,
     stagewise_fields,
-    train_stagewise,
     zero_biases,
 )
 
@@ -96,7 +94,6 @@ __all__ = [
     "layer_kernels",
     "layer_views",
     "layerwise_classifier_errors",
-    "learning_rate_schedule",
     "least_squares_gd_limit",
     "mnist_test_digits",
     "one_digit_data",
@@ -118,7 +115,6 @@ __all__ = [
     "theorem2_bound",
     "theorem2_pixel_errors",
     "top_singular_image",
-    "train_stagewise",
     "training_digit",
     "weight_count",
     "zero_biases",

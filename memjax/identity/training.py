@@ -2,23 +2,19 @@
 
 The stage-wise schedule is ``TrainConfig.decay_steps`` / ``decay_factor``: one optimizer state
 runs through the decays, so the momentum buffer carries over as in PyTorch's ``MultiStepLR``
-(the paper's framework). :func:`learning_rate_schedule` is the same schedule as an Optax
-function, for reference.
+(the paper's framework).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 
 import jax
 import jax.numpy as jnp
 import ml_collections
-import optax
 
 from memjax.experiment import train_block
 from memjax.models import ConvAutoencoder, MLPAutoencoder, stride1_stack_layers
-from memjax.train import Checkpoint, TrainConfig, train, train_seeds
 
 # App A.
 LEARNING_RATE = 0.01
@@ -107,17 +103,6 @@ def stage_boundaries(total_steps: int, fractions: Sequence[float] = DECAY_FRACTI
     return tuple(round(f * total_steps) for f in fractions)
 
 
-def learning_rate_schedule(
-    total_steps: int,
-    base: float = LEARNING_RATE,
-    factor: float = DECAY_FACTOR,
-    fractions: Sequence[float] = DECAY_FRACTIONS,
-) -> optax.Schedule:
-    """App A's stage-wise schedule: ``base``, times ``factor`` at each boundary."""
-    boundaries = stage_boundaries(total_steps, fractions)
-    return optax.piecewise_constant_schedule(base, {b: factor for b in boundaries})
-
-
 def app_a_block(fit_loss: float, max_steps: int = PAPER_STEPS) -> ml_collections.ConfigDict:
     """A config's train block for App A: SGD 0.01 with momentum 0.9, ×0.2 at 30/60/80 % of
     ``max_steps`` (``decay_steps`` is in the block: a run that overrides ``max_steps`` should
@@ -147,33 +132,3 @@ def stagewise_fields(
     rounds to step 0 of a tiny run is dropped)."""
     boundaries = tuple(b for b in stage_boundaries(total_steps, fractions) if b > 0)
     return {"decay_steps": boundaries, "decay_factor": factor}
-
-
-def train_stagewise(
-    key,
-    model,
-    data,
-    config: TrainConfig,
-    init=None,
-    factor: float = DECAY_FACTOR,
-    fractions: Sequence[float] = DECAY_FRACTIONS,
-    *,
-    checkpoint: Checkpoint | None = None,
-):
-    """Trains with the learning rate decaying by ``factor`` at ``fractions`` of
-    ``config.max_steps`` (App A), in one :func:`memjax.train.train` call.
-
-    Args:
-      key: one key, or a batch of keys to train one run per key (``train_seeds``).
-      config: the optimizer, base learning rate, total steps and stop rules; its
-        ``decay_steps`` / ``decay_factor`` are replaced by App A's.
-      init: initial parameters (with a leading run axis for a batch of keys); default
-        ``model.init``.
-      checkpoint: resumable state (see ``memjax.train.Checkpoint``).
-
-    Returns:
-      ``(params, history)`` as :func:`memjax.train.train`.
-    """
-    config = dataclasses.replace(config, **stagewise_fields(config.max_steps, factor, fractions))
-    run = train_seeds if _is_batch(key) else train
-    return run(key, model, data, config, init, checkpoint=checkpoint)
