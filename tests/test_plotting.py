@@ -68,6 +68,44 @@ def test_truncation_plot_and_the_plots_sharing_finish_write_pngs(tmp_path):
         _png(tmp_path / f"{name}.png")
 
 
+def _capture_figures(monkeypatch) -> list:
+    """Replaces ``plotting.save`` (which every plot ends with) by a recorder of the figure."""
+    figures = []
+    monkeypatch.setattr(plotting, "save", lambda fig, path, title=None: figures.append(fig))
+    return figures
+
+
+def test_truncation_plot_draws_each_spectrum_with_its_marks(tmp_path, monkeypatch):
+    figures = _capture_figures(monkeypatch)
+    spectra = {"n = 2": np.array([1.0, 0.5, 0.0]), "n = 1": np.array([0.9, 1e-3])}
+    errors = {"n = 2": {2: 0.01, 1: 0.1}, "n = 1": {1: 0.2}}
+    full, marks = {"n = 2": 0.01, "n = 1": 0.2}, {"n = 2": 2, "n = 1": 1}
+    plotting.truncation_plot(spectra, errors, full, marks, tmp_path / "t.png", threshold=0.5)
+    ax_spec, ax_err = figures[0].axes
+    curves = [line for line in ax_spec.lines if line.get_label() in spectra]
+    np.testing.assert_array_equal(curves[0].get_ydata(), [1.0, 0.5, 1e-12])  # 0 at the floor
+    marks = [line for line in ax_spec.lines if line.get_linestyle() == ":"]
+    assert [line.get_xdata()[0] for line in marks] == [2, 1]
+    assert [m.get_color() for m in marks] == [c.get_color() for c in curves]  # one colour each
+    assert any(list(line.get_ydata()) == [0.5, 0.5] for line in ax_spec.lines)  # the threshold
+    errors_drawn = [line for line in ax_err.lines if line.get_linestyle() == "-"]
+    assert [list(line.get_xdata()) for line in errors_drawn] == [[1, 2], [1]]  # k in order
+    assert [list(line.get_ydata()) for line in errors_drawn] == [[0.1, 0.01], [0.2]]
+    assert ax_spec.get_yscale() == "log" and ax_err.get_xscale() == "log"
+
+
+def test_sweep_plot_marks_the_medians_the_paper_and_skips_empty_cells(tmp_path, monkeypatch):
+    figures = _capture_figures(monkeypatch)
+    plotting.sweep_plot({"a": {1: [0.1, 0.3], 2: [], 3: [0.2]}}, tmp_path / "w.png", "x", "y",
+                        paper={"a": {1: 0.5}}, vlines={"v": 1.5}, log=True)  # fmt: skip
+    (ax,) = figures[0].axes
+    lines = {line.get_label(): line for line in ax.lines}
+    assert list(lines["a: ours"].get_xdata()) == [1, 3]  # the cell without values is left out
+    np.testing.assert_allclose(lines["a: ours"].get_ydata(), [0.2, 0.2])  # medians
+    assert list(lines["v"].get_xdata()) == [1.5, 1.5] and ax.get_yscale() == "log"
+    assert [list(line.get_ydata()) for line in ax.lines if line.get_linestyle() == "--"] == [[0.5]]
+
+
 def test_truncation_plot_needs_a_mark_per_spectrum(tmp_path):
     with pytest.raises(KeyError):
         plotting.truncation_plot({"a": np.ones(2)}, {"a": {1: 0.1}}, {"a": 0.1}, {},

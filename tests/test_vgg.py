@@ -5,7 +5,15 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from memjax.models import ConvDecoder, VGGMini, decoder_layers, max_pool_2x2, unpool_2x2
+from memjax.models import (
+    Conv,
+    ConvDecoder,
+    Upsample,
+    VGGMini,
+    decoder_layers,
+    max_pool_2x2,
+    unpool_2x2,
+)
 from memjax.models.vgg import Unpool, what_where_input
 
 
@@ -47,6 +55,10 @@ def test_decoder_maps_each_layer_back_to_the_image():
         x = jnp.ones((blocks[layer - 1][-1], size, size))
         params = decoder.init(jax.random.PRNGKey(0), x)
         assert decoder.apply(params, x).shape == (1, 16, 16)
+    # mirrored: a conv to the channels of the macro layer below, then ×2, down to the image
+    assert decoder_layers(blocks, 3) == (Conv(8), Upsample(2), Conv(4), Upsample(2), Conv(4),
+                                         Conv(1))  # fmt: skip
+    assert decoder_layers(blocks, 1, image_channels=3) == (Conv(4), Conv(3))
     with pytest.raises(ValueError, match="layer"):
         decoder_layers(blocks, 4)
 
