@@ -93,7 +93,7 @@ def cosine_matches(outputs, training, threshold: float) -> dict:
         "median_abs_cos_others": float(np.median(other)) if live.any() and len(training) > 1
         else None,
         "share_collapsed_to_zero": float(np.mean(~live)),
-        "nearest_counts": np.bincount(index[live], minlength=len(training)),
+        "nearest_counts": nearest_counts(index[live], len(training)),
     }  # fmt: skip
 
 

@@ -83,7 +83,7 @@ def science(run: Run) -> dict:
         model = _model(config, depth)
         key = jax.random.fold_in(run.keys["init"], depth)
         params0 = ic.init_params(key, model, x_hat[0], config.model.zero_bias)
-        params, history = run.train(f"depth_{depth}", model, x_hat, key=key, init_params=params0)
+        params, history = run.train(f"depth_{depth}", model, x_hat, init_params=params0)
         models[f"depth_{depth}"] = (model, params)
         nets[f"depth_{depth}"] = {
             "final_loss": float(history.final_loss),

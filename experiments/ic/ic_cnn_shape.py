@@ -62,7 +62,7 @@ def science(run: Run) -> dict:
         model = ic.ic_cnn(depth, channels, kernel, kernel_init=m.kernel_init, use_bias=m.use_bias)
         key = jax.random.fold_in(run.keys["init"], len(run.fits))
         params0 = ic.init_params(key, model, image[0])
-        params, history = run.train(name, model, image, key=key, init_params=params0)
+        params, history = run.train(name, model, image, init_params=params0)
         d = config.data
         scores = ic.rho_sweep(model, params, image[0], run.keys["probes"], d.rhos,
                               d.inputs_per_rho, d.centred)._asdict()  # fmt: skip

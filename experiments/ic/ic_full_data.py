@@ -85,7 +85,7 @@ def science(run: Run) -> dict:
     for i, (name, model) in enumerate(nets.items()):
         key = jax.random.fold_in(run.keys["init"], i)
         block = "train" if name.startswith("cnn") else "train_fcn"
-        params, history = run.train(name, model, train, key=key, block=block,
+        params, history = run.train(name, model, train, block=block,
                                     init_params=ic.init_params(key, model, train[0]))  # fmt: skip
         scores[name] = {"final_loss": float(history.final_loss)} | {
             group: float(np.mean(ic.correlation(apply_batch(model, params, x), x)))

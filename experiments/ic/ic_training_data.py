@@ -72,12 +72,11 @@ def _orthogonal_inputs(key, images, n):
 
 
 def _train(run, name, model, data, block="train", keys=None):
-    key = jax.random.fold_in(run.keys["init"], len(run.fits))
-    if keys is not None:
+    if keys is not None:  # one start per key, vmapped
         init = ic.init_params(keys, model, data[0])
-        return run.train(name, model, data, keys=keys, init_params=init, block=block)
-    init = ic.init_params(key, model, data[0])
-    return run.train(name, model, data, key=key, init_params=init, block=block)
+        return run.train(name, model, data, init_params=init, seeds=True, block=block)
+    init = ic.init_params(jax.random.fold_in(run.keys["init"], len(run.fits)), model, data[0])
+    return run.train(name, model, data, init_params=init, block=block)
 
 
 def science(run: Run) -> dict:
