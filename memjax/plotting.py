@@ -19,11 +19,24 @@ import numpy as np  # noqa: E402
 
 def save(fig, path: Path, title: str | None = None) -> None:
     """Lays out, writes (PNG at 110 dpi) and closes a figure; ``title`` goes over all panels."""
-    if title:
-        fig.suptitle(title, fontsize=10)
+    suptitle = fig.suptitle(title, fontsize=10) if title else None
     fig.tight_layout()
+    if suptitle is not None:
+        _lower_below(fig, suptitle)
     fig.savefig(path, dpi=110)
     plt.close(fig)
+
+
+def _lower_below(fig, suptitle) -> None:
+    """Moves the panels down until their tops (titles included) clear ``suptitle``:
+    tight_layout leaves it over the top row's titles of tall image grids (ic-cnn-training's
+    14 rows). Constrained layout would not, but it cannot take over a figure whose colorbars
+    already exist."""
+    renderer = fig.canvas.get_renderer()
+    panels_top = max(ax.get_tightbbox(renderer).y1 for ax in fig.axes if ax.get_visible())
+    overlap = panels_top - suptitle.get_window_extent(renderer).y0 + 4  # pixels, with a gap
+    if overlap > 0:
+        fig.subplots_adjust(top=fig.subplotpars.top - overlap / fig.bbox.height)
 
 
 def finish(

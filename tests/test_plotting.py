@@ -106,6 +106,19 @@ def test_sweep_plot_marks_the_medians_the_paper_and_skips_empty_cells(tmp_path, 
     assert [list(line.get_ydata()) for line in ax.lines if line.get_linestyle() == "--"] == [[0.5]]
 
 
+def test_the_title_clears_the_column_labels_of_a_tall_grid(tmp_path, monkeypatch):
+    kept = []
+    monkeypatch.setattr(plotting.plt, "close", kept.append)  # keep the figure to measure it
+    rows = [[np.zeros((1, 4, 4))] * 14] * 14  # as ic-cnn-training's predictions
+    plotting.image_grid(rows, [f"r{i}" for i in range(14)], tmp_path / "g.png",
+                        [f"column {j}" for j in range(14)], title="a title")  # fmt: skip
+    fig = kept[0]
+    renderer = fig.canvas.get_renderer()
+    title_bottom = fig._suptitle.get_window_extent(renderer).y0
+    assert max(ax.get_tightbbox(renderer).y1 for ax in fig.axes) < title_bottom
+    _png(tmp_path / "g.png")
+
+
 def test_truncation_plot_needs_a_mark_per_spectrum(tmp_path):
     with pytest.raises(KeyError):
         plotting.truncation_plot({"a": np.ones(2)}, {"a": {1: 0.1}}, {"a": 0.1}, {},
