@@ -360,7 +360,9 @@ def download_dataset(
     return paths
 
 
-def _split_files(name: str, split: str, folder: Path) -> list[Path]:
+def split_files(name: str, split: str, folder: Path) -> list[Path]:
+    """The files of dataset ``name``'s ``split`` as they lie in ``folder`` (the dataset's own
+    folder: the IDX pair for MNIST-like sets, the batch files under ``cifar-10-batches-py``)."""
     if dataset_source(name).folder == "cifar10":
         batches = CIFAR10_TRAIN if split == "train" else ("test_batch",)
         return [folder / CIFAR10_FOLDER / b for b in batches]
@@ -386,7 +388,7 @@ def load_dataset(
     if split not in SPLITS:
         raise ValueError(f"split must be 'train' or 'test', got {split!r}")
     root = resolve_data_dir(data_dir)
-    files = _split_files(name, split, root / source.folder)
+    files = split_files(name, split, root / source.folder)
     missing = [path for path in files if not path.exists()]
     if missing:
         command = f"memjax data download {source.folder} --dir {shlex.quote(str(root))}"

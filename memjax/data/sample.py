@@ -15,7 +15,7 @@ from pathlib import Path
 import jax
 import numpy as np
 
-from memjax.data.download import _split_files
+from memjax.data.download import split_files
 from memjax.data.readers import read_mnist, to_float
 
 SAMPLE_FILE = "sample.npz"
@@ -51,7 +51,7 @@ def mnist_test_set(mnist_dir: str | Path | None) -> tuple[np.ndarray, np.ndarray
     """MNIST's test digits ``(images uint8 (n, 1, 28, 28), labels (n,), source)``: the 10,000
     of the IDX files in ``mnist_dir`` when it holds both, else the 200 shipped in the package;
     ``source`` says which, for the run's metrics."""
-    files = _split_files("mnist", "test", Path(mnist_dir or ""))
+    files = split_files("mnist", "test", Path(mnist_dir or ""))
     if mnist_dir and all(f.is_file() for f in files):
         return (*read_mnist(*files), "MNIST test set")
     images, labels = load_sample("mnist")
